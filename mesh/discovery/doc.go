@@ -1,0 +1,21 @@
+// Package discovery keeps the mesh's peer table: who is on the network, at which data address, with
+// which interest digest, and until when we believe they are alive.
+//
+// It is a pure state machine in the style of quic-go's ackhandler: no sockets, no goroutines, no
+// clock of its own. The endpoint's loop feeds it the beacons it receives (Observe) and the current
+// time (Expire), and acts on the events it returns:
+//
+//	Joined     a new endpoint ID was heard: send it our beacon at once (so it learns about us
+//	           without waiting a beacon period) and our interest set.
+//	Restarted  a known endpoint ID came back with a newer session (a new boot): everything held for
+//	           the old session (transport state, partial messages, interest) is void.
+//	Changed    the peer's data address or digests changed.
+//	Left       the peer said goodbye (LEAVING beacon) or was not heard for interval x multiplier.
+//
+// Sessions are ordered: an endpoint's session starts with its boot time in milliseconds, so a
+// delayed beacon of the previous boot (lower session) is recognised as stale rather than as a
+// second restart.
+//
+// The table is bounded (Config.MaxPeers): a beacon from a new endpoint when the table is full is
+// refused and counted, so a flood of forged endpoint IDs cannot grow memory.
+package discovery
