@@ -1,0 +1,56 @@
+package bridge
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestServerLifecycle(t *testing.T) {
+	t.Parallel()
+	n := &fakeNet{}
+	s, err := New(n.join(1), Config{ListenAddress: "127.0.0.1:0", Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(s.Addr(), "127.0.0.1:") || strings.HasSuffix(s.Addr(), ":0") {
+		t.Fatalf("Addr %q, want the bound loopback port", s.Addr())
+	}
+	// A second server on the same port fails in New, with the package prefix.
+	if _, err := New(n.join(2), Config{ListenAddress: s.Addr(), Logger: testLogger(t)}); err == nil || !strings.HasPrefix(err.Error(), "bridge: ") {
+		t.Fatalf("New on a busy port: %v", err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err == nil {
+		t.Fatal("second Start succeeded")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil { // mochi's Close panics the second time; ours must not
+		t.Fatal(err)
+	}
+	if err := s.Start(); err == nil {
+		t.Fatal("Start after Close succeeded")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, c := range []Config{
+		{ListenAddress: "localhost"},
+		{MaxPacketSize: 10},
+		{PublishTimeout: -1},
+		{DedupeSize: -1},
+	} {
+		if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), "bridge: ") {
+			t.Errorf("Validate(%+v) = %v, want a bridge: error", c, err)
+		}
+	}
+	if err := (Config{}).Validate(); err != nil {
+		t.Errorf("defaults invalid: %v", err)
+	}
+	if _, err := New(nil, Config{}); err == nil {
+		t.Error("New with a nil mesh succeeded")
+	}
+}

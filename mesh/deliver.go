@@ -1,0 +1,74 @@
+package mesh
+
+import (
+	"time"
+)
+
+// delivery is a received message on its way to the handlers.
+type delivery struct {
+	msg      Message
+	deadline time.Time // zero: never expires
+}
+
+// deliverLoop runs the handlers, one message at a time, off the protocol loop.
+func (e *Endpoint) deliverLoop() {
+	defer e.wg.Done()
+	var matched []*subscription
+	for {
+		select {
+		case d := <-e.delivery:
+			matched = e.dispatch(d, matched[:0])
+			if e.handlersBehind.Load() && len(e.delivery) < cap(e.delivery)/2 && e.handlersBehind.CompareAndSwap(true, false) {
+				select {
+				case e.wake <- struct{}{}:
+				default:
+				}
+			}
+		case <-e.done:
+			return
+		}
+	}
+}
+
+// dispatch calls the handlers of the subscriptions matching d, unless it expired on the way.
+func (e *Endpoint) dispatch(d delivery, matched []*subscription) []*subscription {
+	if !d.deadline.IsZero() {
+		left := time.Until(d.deadline)
+		if left <= 0 {
+			e.stats.dropExpired.Add(1)
+			return matched
+		}
+		d.msg.Expiry = left
+	}
+	type call struct {
+		h Handler
+	}
+	e.mu.Lock()
+	e.subs.Lookup(d.msg.Topic, func(_ string, s *subscription) {
+		if s.typ == "" || s.typ == d.msg.Type {
+			matched = append(matched, s)
+		}
+	})
+	handlers := make([]Handler, len(matched))
+	for i, s := range matched {
+		handlers[i] = s.h
+	}
+	e.mu.Unlock()
+	if len(handlers) > 0 {
+		e.stats.messagesIn.Add(1)
+	}
+	for _, h := range handlers {
+		e.callHandler(h, d.msg)
+	}
+	return matched
+}
+
+// callHandler runs one handler; a panicking handler is logged, not fatal to the endpoint.
+func (e *Endpoint) callHandler(h Handler, m Message) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("mesh: handler panicked", "topic", m.Topic, "panic", r)
+		}
+	}()
+	h(m)
+}

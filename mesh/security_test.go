@@ -1,0 +1,172 @@
+package mesh
+
+import (
+	"context"
+	"crypto/rand"
+	"net/netip"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/glue-mqtt/glue-mqtt/mesh/memnet"
+	"github.com/glue-mqtt/glue-mqtt/mesh/wire"
+)
+
+const testKey = "0123456789abcdef-network-key"
+
+// TestNetworkKeyDropsForgedReplayedAndGarbage: with a network key, a datagram sealed with a wrong
+// key, a replayed datagram, and truncated or random bytes are dropped and counted, and the
+// endpoint keeps working.
+func TestNetworkKeyDropsForgedReplayedAndGarbage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New(11)
+		cfgA, cfgB := memConfig(n, 1), memConfig(n, 2)
+		cfgA.NetworkKey, cfgB.NetworkKey = testKey, testKey
+		a := startEndpoint(t, cfgA)
+		// The attacker listens to the discovery group to capture a genuine datagram.
+		group := netip.MustParseAddrPort(DefaultDiscoveryTarget)
+		spy, err := n.Listen(netip.AddrPortFrom(addrOf(9), group.Port()))
+		must(t, err)
+		n.JoinGroup(group, spy)
+		b := startEndpoint(t, cfgB)
+		var got collector
+		must(t, a.Subscribe("secure/#", "", got.handle))
+		waitFor(t, "discovery", 5*time.Second, func() bool { return peersOf(a) == 1 && peersOf(b) == 1 })
+
+		var captured []byte
+		buf := make([]byte, 2048)
+		for captured == nil {
+			k, from, err := spy.ReadFromUDPAddrPort(buf)
+			must(t, err)
+			if from.Addr() == addrOf(2) {
+				captured = append([]byte(nil), buf[:k]...)
+			}
+		}
+		aData := a.dataAddr()
+		before := a.Stats()
+
+		// 1. Wrong key.
+		wrong, err := wire.NewCrypto("test", []byte("another-key-of-16-bytes"))
+		must(t, err)
+		h := wire.Header{NetworkTag: wire.NetworkTag("test"), Sender: [16]byte{9}, SenderSession: 99, PacketNumber: 1}
+		b0 := wire.Beacon{ProtoVersion: 1, NetworkID: "test", Name: "mallory", DataAddr: netip.AddrPortFrom(addrOf(9), 1), Interval: time.Second}
+		_, err = spy.WriteToUDPAddrPort(wrong.Seal(nil, h, b0.AppendTo(nil)), aData)
+		must(t, err)
+		// 2. Replay of a genuine datagram.
+		_, err = spy.WriteToUDPAddrPort(captured, aData)
+		must(t, err)
+		// 3. Truncated and random datagrams.
+		_, err = spy.WriteToUDPAddrPort(captured[:len(captured)-5], aData)
+		must(t, err)
+		_, err = spy.WriteToUDPAddrPort(captured[:10], aData)
+		must(t, err)
+		junk := make([]byte, 300)
+		rand.Read(junk)
+		_, err = spy.WriteToUDPAddrPort(junk, aData)
+		must(t, err)
+		// 4. Unsealed datagram on a keyed network.
+		plain, err := wire.NewCrypto("test", nil)
+		must(t, err)
+		_, err = spy.WriteToUDPAddrPort(plain.Seal(nil, h, b0.AppendTo(nil)), aData)
+		must(t, err)
+
+		waitFor(t, "drops counted", 5*time.Second, func() bool {
+			s := a.Stats()
+			return s.DropAuth-before.DropAuth >= 3 && s.DropReplay-before.DropReplay >= 1
+		})
+		s := a.Stats()
+		t.Logf("drops: auth %d, replay %d, malformed %d", s.DropAuth-before.DropAuth, s.DropReplay-before.DropReplay, s.DropMalformed-before.DropMalformed)
+		if peersOf(a) != 1 {
+			t.Fatalf("the forged beacon added a peer: %+v", a.Peers())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		must(t, a.SyncInterest(ctx))
+		must(t, b.Publish("secure/ok", "", 0, []byte("still works")))
+		waitFor(t, "delivery after the attack", 5*time.Second, func() bool { return got.len() == 1 })
+	})
+}
+
+// TestUnresponsivePeerBoundedAndReported: a peer that announces interest but never
+// acknowledges: the sender's buffer stays bounded, the failure is reported, and publishers are
+// not blocked for ever.
+func TestUnresponsivePeerBoundedAndReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New(12)
+		cfg := memConfig(n, 1)
+		cfg.SendBuffer = 256 << 10
+		cfg.GiveUpAfter = 3 * time.Second
+		a := startEndpoint(t, cfg)
+		ghost, err := n.Listen(netip.AddrPortFrom(addrOf(7), 4000))
+		must(t, err)
+		crypto, err := wire.NewCrypto("test", nil)
+		must(t, err)
+		id := [16]byte{7, 7, 7}
+		var pn uint64
+		// The ghost beacons (so it stays in the table), says it wants everything, and never acks.
+		announce := func(withInterest bool) {
+			pn++
+			h := wire.Header{NetworkTag: wire.NetworkTag("test"), Sender: id, SenderSession: 77, PacketNumber: pn}
+			bc := wire.Beacon{ProtoVersion: 1, NetworkID: "test", Name: "ghost", DataAddr: ghost.AddrPort(), Interval: time.Second}
+			frames := bc.AppendTo(nil)
+			if withInterest {
+				in := wire.AppendInterest(nil, &wire.Interest{Version: 1, Filters: []string{"#"}})
+				d := wire.Data{Reliable: true, Seq: 1, MsgID: 1, FragIndex: 0, FragCount: 1, Payload: in}
+				frames = d.AppendTo(frames)
+			}
+			_, err := ghost.WriteToUDPAddrPort(crypto.Seal(nil, h, frames), a.dataAddr())
+			must(t, err)
+		}
+		announce(true)
+		waitFor(t, "ghost interest", 5*time.Second, func() bool {
+			ps := a.Peers()
+			return len(ps) == 1 && ps[0].Interest
+		})
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(500 * time.Millisecond):
+					announce(false)
+				}
+			}
+		})
+		maxUnacked := 0
+		payload := make([]byte, 1000)
+		deadline := time.Now().Add(20 * time.Second)
+		sent := 0
+		for time.Now().Before(deadline) && a.Stats().PeerFailures == 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			if a.Send(ctx, Outgoing{Topic: "x", Payload: payload}) == nil {
+				sent++
+			}
+			cancel()
+			if ps := a.Peers(); len(ps) == 1 && ps[0].Unacked > maxUnacked {
+				maxUnacked = ps[0].Unacked
+			}
+		}
+		if a.Stats().PeerFailures != 1 {
+			t.Fatalf("failure not reported after %v", 20*time.Second)
+		}
+		// Memory stayed within the send buffer (one fragment of slack).
+		if maxUnacked > cfg.SendBuffer+2048 {
+			t.Fatalf("unacked bytes grew to %d, buffer is %d", maxUnacked, cfg.SendBuffer)
+		}
+		// Publishers are no longer blocked: messages to the failing peer are dropped and counted.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		for range 100 {
+			must(t, a.Send(ctx, Outgoing{Topic: "x", Payload: payload}))
+		}
+		if a.Stats().DropNoRoute == 0 {
+			t.Fatal("drops to the failing peer not counted")
+		}
+		t.Logf("accepted %d messages before the failure; max unacked %d bytes (buffer %d)", sent, maxUnacked, cfg.SendBuffer)
+		close(stop)
+		wg.Wait()
+	})
+}
