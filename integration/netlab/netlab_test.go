@@ -3,6 +3,7 @@ package netlab
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -17,17 +18,21 @@ func udpProbe(t *testing.T, from *Host, to *net.UDPConn, addr *net.UDPAddr, coun
 	t.Helper()
 	var got int
 	var wg sync.WaitGroup
+	msg := fmt.Appendf(nil, "netlab probe %d", rand.Int64())
+	sent := make(chan struct{})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		got = CountDatagrams(to, 300*time.Millisecond, time.Now().Add(15*time.Second))
+		got = CountDatagrams(to, msg, sent, 300*time.Millisecond, time.Now().Add(15*time.Second))
 	}()
+	senderDone := sync.OnceFunc(func() { close(sent) })
+	defer wg.Wait()
+	defer senderDone() // also on t.Fatal, so the counter stops
 	out, err := from.ListenUDP(from.Addr.String() + ":0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	msg := []byte("netlab probe")
 	for i := 0; i < count; i++ {
 		if _, err := out.WriteToUDP(msg, addr); err != nil {
 			t.Fatalf("integration: %s: send %d: %v", from.Name, i, err)
@@ -36,6 +41,7 @@ func udpProbe(t *testing.T, from *Host, to *net.UDPConn, addr *net.UDPAddr, coun
 			time.Sleep(200 * time.Microsecond) // pacing, not synchronisation
 		}
 	}
+	senderDone()
 	wg.Wait()
 	return got
 }
@@ -108,11 +114,16 @@ func multicastProbe(t *testing.T, from *Host, group *net.UDPAddr, rxs []*net.UDP
 	t.Helper()
 	counts := make([]int, len(rxs))
 	var wg sync.WaitGroup
+	msg := fmt.Appendf(nil, "netlab multicast probe %d", rand.Int64())
+	sent := make(chan struct{})
+	senderDone := sync.OnceFunc(func() { close(sent) })
+	defer wg.Wait()
+	defer senderDone()
 	for i, rx := range rxs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			counts[i] = CountDatagrams(rx, 300*time.Millisecond, time.Now().Add(10*time.Second))
+			counts[i] = CountDatagrams(rx, msg, sent, 300*time.Millisecond, time.Now().Add(10*time.Second))
 		}()
 	}
 	tx, err := from.ListenMulticastUDP(&net.UDPAddr{IP: group.IP, Port: 0})
@@ -121,10 +132,11 @@ func multicastProbe(t *testing.T, from *Host, group *net.UDPAddr, rxs []*net.UDP
 	}
 	defer tx.Close()
 	for i := 0; i < count; i++ {
-		if _, err := tx.WriteToUDP([]byte("netlab multicast probe"), group); err != nil {
+		if _, err := tx.WriteToUDP(msg, group); err != nil {
 			t.Fatalf("multicast send: %v", err)
 		}
 	}
+	senderDone()
 	wg.Wait()
 	return counts
 }

@@ -1,6 +1,7 @@
 package netlab
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -108,9 +109,11 @@ func (h *Host) ListenMulticastUDP(group *net.UDPAddr) (*net.UDPConn, error) {
 	return conn, nil
 }
 
-// CountDatagrams reads from conn until quiet passes without a datagram or until deadline, and
-// returns how many datagrams arrived.
-func CountDatagrams(conn *net.UDPConn, quiet time.Duration, deadline time.Time) int {
+// CountDatagrams counts the datagrams equal to want that arrive on conn. It keeps counting until
+// senderDone is closed and then quiet passes without a datagram, or until deadline. Datagrams with
+// other contents (late ones of an earlier probe) are ignored, so probes cannot bleed into each other
+// however slow the machine is.
+func CountDatagrams(conn *net.UDPConn, want []byte, senderDone <-chan struct{}, quiet time.Duration, deadline time.Time) int {
 	buf := make([]byte, 65536)
 	n := 0
 	for time.Now().Before(deadline) {
@@ -119,10 +122,18 @@ func CountDatagrams(conn *net.UDPConn, quiet time.Duration, deadline time.Time) 
 			next = deadline
 		}
 		_ = conn.SetReadDeadline(next)
-		if _, _, err := conn.ReadFromUDP(buf); err != nil {
-			return n
+		k, _, err := conn.ReadFromUDP(buf)
+		if err != nil {
+			select {
+			case <-senderDone:
+				return n
+			default:
+				continue // the sender is still at work: silence means nothing yet
+			}
 		}
-		n++
+		if bytes.Equal(buf[:k], want) {
+			n++
+		}
 	}
 	return n
 }
