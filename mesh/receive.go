@@ -66,8 +66,14 @@ func (e *Endpoint) readLoop(conn PacketConn, discovery bool) {
 			return
 		}
 		// A transient error (an ICMP error reported on the socket, say): count it and go on.
-		e.stats.writeErrors.Add(1)
+		e.stats.readErrors.Add(1)
 		e.log.Debug("mesh: read", "discovery", discovery, "err", err)
+		// Back off a little so an error that repeats cannot spin a core.
+		select {
+		case <-time.After(time.Millisecond):
+		case <-e.loopDone:
+			return
+		}
 	}
 }
 

@@ -26,6 +26,7 @@ type Stats struct {
 	PeersJoined, PeersLeft, PeerRestarts uint64
 	PeerFailures                         uint64 // peers that stopped acknowledging
 	WriteErrors                          uint64
+	ReadErrors                           uint64
 }
 
 type counters struct {
@@ -36,7 +37,7 @@ type counters struct {
 	dropDuplicate, dropExpired, dropQueueFull      atomic.Uint64
 	dropReassembly, dropNoRoute                    atomic.Uint64
 	peersJoined, peersLeft, peerRestarts, failures atomic.Uint64
-	writeErrors                                    atomic.Uint64
+	writeErrors, readErrors                        atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -49,6 +50,6 @@ func (c *counters) snapshot() Stats {
 		DropStale: c.dropStale.Load(), DropDuplicate: c.dropDuplicate.Load(), DropExpired: c.dropExpired.Load(),
 		DropQueueFull: c.dropQueueFull.Load(), DropReassembly: c.dropReassembly.Load(), DropNoRoute: c.dropNoRoute.Load(),
 		PeersJoined: c.peersJoined.Load(), PeersLeft: c.peersLeft.Load(), PeerRestarts: c.peerRestarts.Load(),
-		PeerFailures: c.failures.Load(), WriteErrors: c.writeErrors.Load(),
+		PeerFailures: c.failures.Load(), WriteErrors: c.writeErrors.Load(), ReadErrors: c.readErrors.Load(),
 	}
 }
