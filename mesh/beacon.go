@@ -145,7 +145,7 @@ func (c *core) dropPeer(p *peer, reason string) {
 		c.flushPeer(p) // a goodbye-time datagram still goes out
 	}
 	lvl := c.e.log.Info
-	if undelivered > 0 {
+	if undelivered > 0 && reason == "expired" { // a peer that left on purpose cannot take more anyway
 		lvl = c.e.log.Warn
 	}
 	lvl("mesh: peer gone", "peer", p.id.String(), "name", p.name, "reason", reason, "undelivered_fragments", undelivered)
