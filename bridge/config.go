@@ -37,8 +37,9 @@ type Config struct {
 	// ListenAddress is the MQTT TCP listener's address. Default 127.0.0.1:1883; port 0 picks a
 	// free port (see Server.Addr).
 	ListenAddress string
-	// MaxPacketSize bounds an MQTT packet from a client; larger packets are refused (MQTT 5
-	// clients get DISCONNECT 0x95 Packet too large) and that client is disconnected.
+	// MaxPacketSize bounds an MQTT packet from a client. MQTT 5 clients learn it from the
+	// CONNACK (Maximum Packet Size); a client that sends a larger packet anyway is disconnected
+	// (mochi closes the connection while reading the header, without a DISCONNECT).
 	MaxPacketSize uint32
 	// SubscribeSyncTimeout bounds how long a SUBACK waits for the peers to apply our interest.
 	SubscribeSyncTimeout time.Duration

@@ -68,7 +68,16 @@ func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 // OnPacketEncode corrects mochi's MQTT 5 publish acknowledgements: it answers QoS 1 with reason
 // code 0x01 (a SUBACK code, invalid in a PUBACK; MQTT.js drops the connection over it) and copies
 // the publish's properties into the ack. Error codes (>= 0x80) and their reason string are kept.
+//
+// It also announces the size limit in an MQTT 5 CONNACK (Maximum Packet Size), which mochi
+// leaves out although it enforces the limit: without it a client must assume there is none.
 func (h *hook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	if pk.FixedHeader.Type == packets.Connack {
+		if cl.Properties.ProtocolVersion == 5 && pk.ReasonCode < packets.ErrUnspecifiedError.Code {
+			pk.Properties.MaximumPacketSize = h.cfg.MaxPacketSize
+		}
+		return pk
+	}
 	if pk.FixedHeader.Type != packets.Puback && pk.FixedHeader.Type != packets.Pubrec {
 		return pk
 	}
