@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -311,6 +313,40 @@ func sampleRSS(lab *netlab.Lab) []float64 {
 		if p := h.Process(); p != nil && !p.Exited() {
 			if rss, err := p.RSS(); err == nil {
 				out[i] = float64(rss) / (1 << 20)
+			}
+		}
+	}
+	return out
+}
+
+// metricsAddr is where the soak's glue-mqtt processes serve Prometheus metrics (inside each
+// host's namespace, so every host can use the same address).
+const metricsAddr = "127.0.0.1:9321"
+
+// sampleGoroutines reads go_goroutines from every host's /metrics (-1 where it fails).
+func sampleGoroutines(ctx context.Context, lab *netlab.Lab) []int {
+	out := make([]int, len(lab.Hosts))
+	for i, h := range lab.Hosts {
+		out[i] = -1
+		client := &http.Client{
+			Timeout:   2 * time.Second,
+			Transport: &http.Transport{DialContext: h.DialContext, DisableKeepAlives: true},
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+metricsAddr+"/metrics", nil)
+		if err != nil {
+			continue
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		resp.Body.Close()
+		for _, line := range strings.Split(string(body), "\n") {
+			if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
+				if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+					out[i] = n
+				}
 			}
 		}
 	}

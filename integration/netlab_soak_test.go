@@ -14,11 +14,12 @@ import (
 )
 
 const (
-	soakRate         = 50               // messages per second per publisher
-	soakLoss         = 0.05             // nft loss on every link
-	soakRSSInterval  = 5 * time.Second  // RSS sampling period
-	soakWarmup       = 10 * time.Second // RSS baseline is the first sample after this
-	soakRSSGrowthMiB = 64.0             // allowed growth above 1.5 x the baseline
+	soakRate           = 50               // messages per second per publisher
+	soakLoss           = 0.05             // nft loss on every link
+	soakRSSInterval    = 5 * time.Second  // RSS sampling period
+	soakWarmup         = 10 * time.Second // RSS baseline is the first sample after this
+	soakRSSGrowthMiB   = 64.0             // allowed growth above 1.5 x the baseline
+	soakGoroutineSlack = 10               // goroutines allowed above the count after the warm-up
 )
 
 // TestNetlabSoak: every host publishes QoS 1 at a steady rate and subscribes to everything, for
@@ -35,7 +36,7 @@ func TestNetlabSoak(t *testing.T) {
 	if err := lab.SetLossAll(soakLoss); err != nil {
 		t.Fatal(err)
 	}
-	if err := lab.StartAll(ctx, bin, envFor(lab, timing, nil)); err != nil {
+	if err := lab.StartAll(ctx, bin, envFor(lab, timing, map[string]string{"GLUE_METRICS_LISTEN_ADDRESS": metricsAddr})); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := lab.WaitMesh(timeout(t, 30*time.Second)); err != nil {
@@ -82,11 +83,15 @@ func TestNetlabSoak(t *testing.T) {
 		rss []float64
 	}
 	samples := []sample{{0, sampleRSS(lab)}}
+	var goroutinesAtWarmup []int
 	ticker := time.NewTicker(soakRSSInterval)
 	for pubCtx.Err() == nil {
 		select {
 		case <-ticker.C:
 			samples = append(samples, sample{time.Since(start), sampleRSS(lab)})
+			if goroutinesAtWarmup == nil && time.Since(start) >= soakWarmup {
+				goroutinesAtWarmup = sampleGoroutines(ctx, lab)
+			}
 		case <-pubCtx.Done():
 		}
 	}
@@ -161,7 +166,24 @@ func TestNetlabSoak(t *testing.T) {
 	for _, s := range sent {
 		sentTotal += s
 	}
-	t.Logf("goroutines: not observable from outside (glue-mqtt exposes no metrics endpoint yet): not checked")
+	// Goroutines (from each process's Prometheus endpoint): after the load, no growth beyond a
+	// small slack over the count at the end of the warm-up (same clients, same peers).
+	goroutinesAtEnd := sampleGoroutines(ctx, lab)
+	if goroutinesAtWarmup == nil {
+		goroutinesAtWarmup = goroutinesAtEnd
+	}
+	var goroutineLines []string
+	for i, h := range lab.Hosts {
+		before, after := goroutinesAtWarmup[i], goroutinesAtEnd[i]
+		goroutineLines = append(goroutineLines, fmt.Sprintf("%s:%d->%d", h.Name, before, after))
+		switch {
+		case before < 0 || after < 0:
+			t.Errorf("%s: goroutines not readable from %s/metrics", h.Name, metricsAddr)
+		case after > before+soakGoroutineSlack:
+			t.Errorf("%s: goroutines grew from %d to %d", h.Name, before, after)
+		}
+	}
+	t.Logf("goroutines after warm-up -> after the load: %s", strings.Join(goroutineLines, " "))
 	t.Logf("summary: TestNetlabSoak hosts=%d duration=%v rate=%d/s/publisher loss=%.0f%% published=%d deliveries=%d lost=%d dups=%d reordered=%d drain=%v frames_dropped=%d rss[%s]",
 		n, published.Round(time.Second), soakRate, soakLoss*100, sentTotal, total, lost, dups, reordered,
 		drained.Round(time.Millisecond), counters["loss"], strings.Join(rssLines, " "))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -25,9 +26,10 @@ const EnvMQTTListen = "GLUE_MQTT_LISTEN_ADDRESS"
 
 // runConfig is everything `glue-mqtt run` needs.
 type runConfig struct {
-	Mesh     mesh.Config
-	Bridge   bridge.Config
-	LogLevel slog.Level
+	Mesh          mesh.Config
+	Bridge        bridge.Config
+	LogLevel      slog.Level
+	MetricsListen string // Prometheus /metrics address; "" = off
 }
 
 // fileConfig is the YAML file. Unknown keys are errors, so a typo never silently falls back to a
@@ -56,6 +58,9 @@ type fileConfig struct {
 	Log struct {
 		Level string `yaml:"level"`
 	} `yaml:"log"`
+	Metrics struct {
+		Listen string `yaml:"listen"`
+	} `yaml:"metrics"`
 }
 
 // duration is a time.Duration written as in Go ("1s", "250ms").
@@ -74,6 +79,7 @@ func (d *duration) UnmarshalYAML(n *yaml.Node) error {
 type runFlags struct {
 	fs                                                      *flag.FlagSet
 	config, mqttListen, logLevel, network, iface, discovery string
+	metrics                                                 string
 	maxPacketSize                                           uint
 }
 
@@ -87,6 +93,7 @@ func newRunFlags() *runFlags {
 	f.fs.StringVar(&f.iface, "interface", "", "mesh listen interface, e.g. lo (env "+mesh.EnvListenInterface+")")
 	f.fs.StringVar(&f.discovery, "discovery", "", "discovery target: multicast group or rendezvous addresses (env "+mesh.EnvDiscoveryTarget+")")
 	f.fs.UintVar(&f.maxPacketSize, "max-packet-size", 0, "largest MQTT packet accepted, in bytes")
+	f.fs.StringVar(&f.metrics, "metrics", "", "Prometheus /metrics listen address, e.g. 127.0.0.1:9321 (default off; env "+EnvMetricsListen+")")
 	return f
 }
 
@@ -126,6 +133,9 @@ func loadConfig(args []string, getenv func(string) string) (runConfig, error) {
 	if v := strings.TrimSpace(getenv(EnvMQTTListen)); v != "" {
 		cfg.Bridge.ListenAddress = v
 	}
+	if v := strings.TrimSpace(getenv(EnvMetricsListen)); v != "" {
+		cfg.MetricsListen = v
+	}
 
 	if err := applyFlags(&cfg, f); err != nil {
 		return runConfig{}, err
@@ -138,6 +148,11 @@ func loadConfig(args []string, getenv func(string) string) (runConfig, error) {
 	}
 	if err := cfg.Mesh.Validate(); err != nil {
 		return runConfig{}, err
+	}
+	if cfg.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsListen); err != nil {
+			return runConfig{}, fmt.Errorf("metrics listen address %q: %w", cfg.MetricsListen, err)
+		}
 	}
 	if err := cfg.Bridge.Validate(); err != nil {
 		return runConfig{}, err
@@ -158,6 +173,7 @@ func applyFile(cfg *runConfig, path string) error {
 		return fmt.Errorf("config %s: %s", path, strings.Join(strings.Fields(err.Error()), " "))
 	}
 	setString(&cfg.Bridge.ListenAddress, fc.MQTT.Listen)
+	setString(&cfg.MetricsListen, fc.Metrics.Listen)
 	if fc.MQTT.MaxPacketSize != nil {
 		cfg.Bridge.MaxPacketSize = *fc.MQTT.MaxPacketSize
 	}
@@ -209,6 +225,8 @@ func applyFlags(cfg *runConfig, f *runFlags) error {
 			cfg.Mesh.ListenInterface = f.iface
 		case "discovery":
 			cfg.Mesh.DiscoveryTarget = f.discovery
+		case "metrics":
+			cfg.MetricsListen = f.metrics
 		case "max-packet-size":
 			if f.maxPacketSize > 1<<32-1 {
 				err = fmt.Errorf("-max-packet-size %d: too large", f.maxPacketSize)

@@ -54,6 +54,16 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, s
 		stopWithin(logger, func() { _ = ep.Stop() })
 		return 1
 	}
+	var metrics *metricsServer
+	if cfg.MetricsListen != "" {
+		if metrics, err = startMetrics(cfg.MetricsListen, ep, logger); err != nil {
+			logger.Error("glue-mqtt: start metrics", "error", err)
+			_ = srv.Close()
+			stopWithin(logger, func() { _ = ep.Stop() })
+			return 1
+		}
+		defer metrics.Close()
+	}
 	logger.Info("glue-mqtt: running", "mqtt", srv.Addr(), "network", cfg.Mesh.NetworkID, "endpoint", ep.ID().String())
 
 	<-ctx.Done()

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,7 +62,10 @@ func TestRunServesAndStops(t *testing.T) {
 	defer cancel()
 	var logs lockedBuffer
 	exit := make(chan int, 1)
-	go func() { exit <- runBroker(ctx, []string{"-mqtt", mqttAddr, "-log-level", "debug"}, e, &logs) }()
+	metricsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t, "tcp"))
+	go func() {
+		exit <- runBroker(ctx, []string{"-mqtt", mqttAddr, "-log-level", "debug", "-metrics", metricsAddr}, e, &logs)
+	}()
 
 	opts := pahov3.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("run-test").
 		SetAutoReconnect(false).SetConnectTimeout(time.Second)
@@ -84,6 +90,19 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Fatalf("publish: %v", tok.Error())
 	}
 	c.Disconnect(100)
+
+	// Prometheus metrics: the mesh's counters and the runtime's goroutines.
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"go_goroutines ", "glue_mesh_peers 0", `glue_mesh_datagrams_total{direction="out"}`, `glue_mesh_drops_total{reason="auth"} 0`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 
 	cancel()
 	select {
