@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -43,7 +41,7 @@ func pubSub(t *testing.T, bin string, base, firstEnv, pubEnv []string) {
 	common := []string{"GLUE_LISTEN_INTERFACE=lo", "GLUE_DISCOVERY_RATE_MILLISECONDS=200", network}
 	type sub struct {
 		cmd *exec.Cmd
-		out *syncBuffer
+		out *lockedBuffer
 	}
 	var subs []sub
 	for i := range 3 {
@@ -53,7 +51,7 @@ func pubSub(t *testing.T, bin string, base, firstEnv, pubEnv []string) {
 		}
 		cmd := exec.Command(bin, "sub", "-t", "cli/#", "-C", "1", "-W", "20")
 		cmd.Env = append(append(withoutGlue(), common...), env...)
-		out := &syncBuffer{}
+		out := &lockedBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -98,21 +96,4 @@ func withoutGlue() []string {
 		}
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
