@@ -15,6 +15,10 @@ type outMsg struct {
 	topic      string
 	data       []byte
 	bestEffort bool
+	// For a message with an expiry: when Send took it, so the loop can count down the time it
+	// waited for room (back-pressure) before it goes on the wire.
+	expiry time.Duration
+	sent   time.Time
 }
 
 // Publish sends payload to the endpoints subscribed to topic over the reliable channel, in the
@@ -46,6 +50,9 @@ func (e *Endpoint) Send(ctx context.Context, m Outgoing) error {
 		return err
 	}
 	out := &outMsg{topic: m.Topic, data: wire.AppendPublish(make([]byte, 0, n), &p), bestEffort: m.BestEffort}
+	if m.Expiry > 0 {
+		out.expiry, out.sent = m.Expiry, time.Now()
+	}
 	select {
 	case e.pubs <- out:
 		return nil

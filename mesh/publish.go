@@ -19,6 +19,20 @@ type parkedPublish struct {
 
 // publish routes a message to the peers whose interest matches its topic.
 func (c *core) publish(m *outMsg, now time.Time) {
+	if m.expiry > 0 {
+		// Count down the time the message waited for the loop (back-pressure); the receiver
+		// counts the transit and its own queue. Re-encode from our own copy: the caller's
+		// payload buffer is the caller's again once Send returned.
+		if waited := now.Sub(m.sent); waited >= m.expiry {
+			c.e.stats.dropExpired.Add(1)
+			return
+		} else if waited > time.Millisecond {
+			if p, err := wire.ParsePublish(m.data); err == nil {
+				p.Expiry -= waited
+				m.data = wire.AppendPublish(make([]byte, 0, len(m.data)), &p)
+			}
+		}
+	}
 	id := c.nextMsgID
 	c.nextMsgID++
 	var targets []*peer
