@@ -134,6 +134,7 @@ func (c *core) handleEvent(ev discovery.Event, now time.Time) {
 // dropPeer forgets a peer (one boot of it) and everything held for it.
 func (c *core) dropPeer(p *peer, reason string) {
 	p.gone = true
+	c.dropBacklog(p)
 	undelivered := len(p.snd.Drain())
 	if undelivered > 0 {
 		c.e.stats.dropNoRoute.Add(uint64(undelivered))

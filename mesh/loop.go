@@ -35,8 +35,8 @@ type core struct {
 	chunk     int // fragment payload size
 	maxFrames int // frame bytes per datagram
 
-	parked  *parkedPublish // a reliable publish waiting for room in some send buffer
-	waiters []*syncWaiter
+	congested bool // some peer's backlog is full: take no new publish (see publish.go)
+	waiters   []*syncWaiter
 
 	localFilters []string // our interest as last announced
 	localVersion uint64
@@ -119,7 +119,7 @@ func (c *core) run() {
 	stopReq := e.stopReq // set to nil once seen: a closed channel is always ready
 	for {
 		pubs := e.pubs
-		if c.parked != nil || c.stopping {
+		if c.congested || c.stopping {
 			pubs = nil
 		}
 		select {
@@ -155,7 +155,7 @@ func (c *core) drainReady() {
 	e := c.e
 	for range maxEventsPerTurn {
 		pubs := e.pubs
-		if c.parked != nil || c.stopping {
+		if c.congested || c.stopping {
 			pubs = nil
 		}
 		select {
@@ -192,7 +192,14 @@ func (c *core) turn(now time.Time) {
 		}
 		c.pushControl(p, now)
 	}
-	c.pushParked(now)
+	for _, p := range c.peers {
+		if p.failing {
+			c.dropBacklog(p)
+		} else if len(p.backlog) > 0 {
+			c.pushBacklog(p, now)
+		}
+	}
+	c.congested = c.backlogFull()
 	for _, p := range c.peers {
 		c.sendData(p, now)
 		c.sendAck(p, now)
@@ -275,11 +282,8 @@ func (c *core) deadline(now time.Time) time.Time {
 
 // quiet reports whether every reliable message has been acknowledged.
 func (c *core) quiet() bool {
-	if c.parked != nil {
-		return false
-	}
 	for _, p := range c.peers {
-		if !p.failing && (p.snd.Pending() || len(p.control) > 0) {
+		if !p.failing && (p.snd.Pending() || len(p.control) > 0 || len(p.backlog) > 0) {
 			return false
 		}
 	}

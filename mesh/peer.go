@@ -22,7 +22,7 @@ type peer struct {
 	session uint64
 	name    string
 	addr    netip.AddrPort
-	gone    bool // removed from the table; parked publishes skip it
+	gone    bool // removed from the table
 
 	snd *reliable.Sender[frag.Fragment]
 	rcv *reliable.Receiver[frag.Fragment]
@@ -37,6 +37,9 @@ type peer struct {
 	sendInterest    bool            // our current interest set must go to the peer
 	confirmInterest uint64          // the peer's interest version to confirm (0: none)
 	control         []frag.Fragment // fragments of control messages not yet accepted by snd
+
+	backlog      []frag.Fragment // fragments of publishes waiting for room in snd
+	backlogBytes int
 
 	frames   []byte // frames of the next datagram to this peer
 	dirty    bool   // listed in core.dirty

@@ -8,14 +8,11 @@ import (
 	"github.com/glue-mqtt/glue-mqtt/mesh/wire"
 )
 
-// parkedPublish is a reliable message some of whose fragments did not fit in a target's send
-// buffer yet. While one is parked the loop takes no new publish: that is the back-pressure that
-// reaches Send.
-type parkedPublish struct {
-	frags   []frag.Fragment
-	targets []*peer
-	next    []int // per target: index of the next fragment to enqueue
-}
+// Back-pressure, per peer. A reliable message is queued into the send buffer of each interested
+// peer; what does not fit waits in that peer's backlog. The loop takes no new publish while some
+// peer's backlog is over its bound, which is what makes Send wait. So one slow peer does not
+// hold back the others until it is a whole backlog behind; a peer that acknowledges nothing for
+// GiveUpAfter is marked failing and its backlog dropped (counted), releasing the publishers.
 
 // publish routes a message to the peers whose interest matches its topic.
 func (c *core) publish(m *outMsg, now time.Time) {
@@ -35,7 +32,7 @@ func (c *core) publish(m *outMsg, now time.Time) {
 	}
 	id := c.nextMsgID
 	c.nextMsgID++
-	var targets []*peer
+	var frags []frag.Fragment
 	for _, p := range c.peers {
 		if !p.interest.Matches(m.topic) {
 			continue
@@ -44,56 +41,66 @@ func (c *core) publish(m *outMsg, now time.Time) {
 			c.e.stats.dropNoRoute.Add(1)
 			continue
 		}
-		targets = append(targets, p)
-	}
-	if len(targets) == 0 {
-		return
-	}
-	c.e.stats.messagesOut.Add(uint64(len(targets)))
-	frags := frag.Split(id, m.data, c.chunk)
-	if m.bestEffort {
-		for _, p := range targets {
+		if frags == nil {
+			frags = frag.Split(id, m.data, c.chunk)
+		}
+		c.e.stats.messagesOut.Add(1)
+		if m.bestEffort {
 			for _, f := range frags {
 				d := wire.Data{MsgID: f.MsgID, FragIndex: f.Index, FragCount: f.Count, Payload: f.Data}
 				c.appendData(p, &d)
 			}
+			continue
 		}
-		return
+		p.backlog = append(p.backlog, frags...)
+		for _, f := range frags {
+			p.backlogBytes += fragmentCost(f)
+		}
+		c.pushBacklog(p, now)
+		if p.backlogBytes >= c.e.cfg.SendBuffer {
+			c.congested = true // checked before the next publish is taken, even in this turn
+		}
 	}
-	c.parked = &parkedPublish{frags: frags, targets: targets, next: make([]int, len(targets))}
-	c.pushParked(now)
 }
 
-// pushParked moves the parked message's fragments into the send buffers that have room.
-func (c *core) pushParked(now time.Time) {
-	pp := c.parked
-	if pp == nil {
-		return
+// pushBacklog moves the peer's waiting fragments into its send buffer as far as there is room.
+func (c *core) pushBacklog(p *peer, now time.Time) {
+	n := 0
+	for _, f := range p.backlog {
+		if !p.snd.Enqueue(f, fragmentCost(f), now) {
+			break
+		}
+		p.backlogBytes -= fragmentCost(f)
+		n++
 	}
-	done := true
-	for i, p := range pp.targets {
-		for pp.next[i] < len(pp.frags) {
-			if p.gone || p.failing {
-				c.e.stats.dropNoRoute.Add(1)
-				pp.next[i] = len(pp.frags)
-				break
-			}
-			f := pp.frags[pp.next[i]]
-			if !p.snd.Enqueue(f, fragmentCost(f), now) {
-				done = false
-				break
-			}
-			pp.next[i]++
+	clear(p.backlog[:n]) // let the fragments' buffers go
+	p.backlog = p.backlog[n:]
+	if len(p.backlog) == 0 {
+		p.backlog, p.backlogBytes = nil, 0
+	}
+}
+
+// dropBacklog discards what waits for a failing or departed peer.
+func (c *core) dropBacklog(p *peer) {
+	if len(p.backlog) > 0 {
+		c.e.stats.dropNoRoute.Add(uint64(len(p.backlog)))
+	}
+	p.backlog, p.backlogBytes = nil, 0
+}
+
+// backlogFull reports whether some peer's backlog is over its bound: then the loop takes no new
+// publish, and Send waits.
+func (c *core) backlogFull() bool {
+	for _, p := range c.peers {
+		if p.backlogBytes >= c.e.cfg.SendBuffer {
+			return true
 		}
 	}
-	if done {
-		c.parked = nil
-	}
+	return false
 }
 
 // sendReliable queues a control message (interest, interest confirmation) to one peer. Control
-// messages wait in p.control, not in the parked publish, so they never queue behind data
-// for other peers.
+// messages wait in p.control, not in the backlog, so they never queue behind data.
 func (c *core) sendReliable(p *peer, msg []byte) {
 	id := c.nextMsgID
 	c.nextMsgID++

@@ -98,42 +98,11 @@ func TestUnresponsivePeerBoundedAndReported(t *testing.T) {
 		cfg.SendBuffer = 256 << 10
 		cfg.GiveUpAfter = 3 * time.Second
 		a := startEndpoint(t, cfg)
-		ghost, err := n.Listen(netip.AddrPortFrom(addrOf(7), 4000))
-		must(t, err)
-		crypto, err := wire.NewCrypto("test", nil)
-		must(t, err)
-		id := [16]byte{7, 7, 7}
-		var pn uint64
-		// The ghost beacons (so it stays in the table), says it wants everything, and never acks.
-		announce := func(withInterest bool) {
-			pn++
-			h := wire.Header{NetworkTag: wire.NetworkTag("test"), Sender: id, SenderSession: 77, PacketNumber: pn}
-			bc := wire.Beacon{ProtoVersion: 1, NetworkID: "test", Name: "ghost", DataAddr: ghost.AddrPort(), Interval: time.Second}
-			frames := bc.AppendTo(nil)
-			if withInterest {
-				in := wire.AppendInterest(nil, &wire.Interest{Version: 1, Filters: []string{"#"}})
-				d := wire.Data{Reliable: true, Seq: 1, MsgID: 1, FragIndex: 0, FragCount: 1, Payload: in}
-				frames = d.AppendTo(frames)
-			}
-			_, err := ghost.WriteToUDPAddrPort(crypto.Seal(nil, h, frames), a.dataAddr())
-			must(t, err)
-		}
-		announce(true)
+		stop := startGhost(t, n, a)
+		defer stop()
 		waitFor(t, "ghost interest", 5*time.Second, func() bool {
 			ps := a.Peers()
 			return len(ps) == 1 && ps[0].Interest
-		})
-		var wg sync.WaitGroup
-		stop := make(chan struct{})
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				case <-time.After(500 * time.Millisecond):
-					announce(false)
-				}
-			}
 		})
 		maxUnacked := 0
 		payload := make([]byte, 1000)
@@ -166,7 +135,82 @@ func TestUnresponsivePeerBoundedAndReported(t *testing.T) {
 			t.Fatal("drops to the failing peer not counted")
 		}
 		t.Logf("accepted %d messages before the failure; max unacked %d bytes (buffer %d)", sent, maxUnacked, cfg.SendBuffer)
-		close(stop)
-		wg.Wait()
+	})
+}
+
+// startGhost puts a peer on the network that beacons (so it stays in a's table), says it wants
+// every topic, and never acknowledges anything. stop ends its beacons.
+func startGhost(t *testing.T, n *memnet.Network, a *Endpoint) (stop func()) {
+	ghost, err := n.Listen(netip.AddrPortFrom(addrOf(7), 4000))
+	must(t, err)
+	crypto, err := wire.NewCrypto("test", nil)
+	must(t, err)
+	var pn uint64
+	announce := func(withInterest bool) {
+		pn++
+		h := wire.Header{NetworkTag: wire.NetworkTag("test"), Sender: [16]byte{7, 7, 7}, SenderSession: 77, PacketNumber: pn}
+		bc := wire.Beacon{ProtoVersion: 1, NetworkID: "test", Name: "ghost", DataAddr: ghost.AddrPort(), Interval: time.Second}
+		frames := bc.AppendTo(nil)
+		if withInterest {
+			in := wire.AppendInterest(nil, &wire.Interest{Version: 1, Filters: []string{"#"}})
+			d := wire.Data{Reliable: true, Seq: 1, MsgID: 1, FragIndex: 0, FragCount: 1, Payload: in}
+			frames = d.AppendTo(frames)
+		}
+		if _, err := ghost.WriteToUDPAddrPort(crypto.Seal(nil, h, frames), a.dataAddr()); err != nil {
+			t.Error(err)
+		}
+	}
+	announce(true)
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(500 * time.Millisecond):
+				announce(false)
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// A peer that stops acknowledging does not hold back the others at once: what it cannot take
+// waits in its own backlog, and the healthy peer gets every message while the stuck one is still
+// within its give-up time.
+func TestStuckPeerDoesNotStarveOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New(13)
+		cfg := memConfig(n, 1)
+		cfg.SendBuffer = 256 << 10
+		cfg.GiveUpAfter = 5 * time.Second
+		a := startEndpoint(t, cfg)
+		b := startEndpoint(t, memConfig(n, 2))
+		var got collector
+		must(t, b.Subscribe("load", "", got.handle))
+		stop := startGhost(t, n, a)
+		defer stop()
+		waitFor(t, "peers", 5*time.Second, func() bool {
+			ps := a.Peers()
+			return len(ps) == 2 && ps[0].Interest && ps[1].Interest
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		must(t, b.SyncInterest(ctx))
+		start := time.Now()
+		const count = 400 // 400 KB: more than the stuck peer's send buffer, less than buffer + backlog
+		for range count {
+			must(t, a.Send(ctx, Outgoing{Topic: "load", Payload: make([]byte, 1000)}))
+		}
+		waitFor(t, "healthy peer", 10*time.Second, func() bool { return got.len() == count })
+		took := time.Since(start)
+		t.Logf("healthy peer got %d messages in %v while another peer was stuck", count, took)
+		if took >= cfg.GiveUpAfter {
+			t.Fatalf("the healthy peer waited for the stuck one to be given up (%v)", took)
+		}
+		if a.Stats().PeerFailures != 0 {
+			t.Fatal("the stuck peer was given up already: the test proves nothing")
+		}
 	})
 }
