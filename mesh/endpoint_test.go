@@ -123,12 +123,13 @@ func TestBestEffortDeliveredAtMostOnce(t *testing.T) {
 		b := startEndpoint(t, memConfig(n, 2))
 		var got collector
 		must(t, b.Subscribe("q0", "", got.handle))
-		waitFor(t, "discovery", 5*time.Second, func() bool { return peersOf(a) == 1 })
+		waitFor(t, "discovery", 5*time.Second, func() bool { return peersOf(a) == 1 && peersOf(b) == 1 })
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		must(t, b.SyncInterest(ctx))
 		for i := range 200 {
 			must(t, a.Send(ctx, Outgoing{Topic: "q0", Payload: []byte{byte(i)}, BestEffort: true}))
+			time.Sleep(time.Millisecond) // (fake time) one datagram each, so the link duplicates many
 		}
 		time.Sleep(time.Second)
 		synctest.Wait()
@@ -155,7 +156,7 @@ func TestExpiryHonouredAtReceiver(t *testing.T) {
 			}
 			got.handle(m)
 		}))
-		waitFor(t, "discovery", 5*time.Second, func() bool { return peersOf(a) == 1 })
+		waitFor(t, "discovery", 5*time.Second, func() bool { return peersOf(a) == 1 && peersOf(b) == 1 })
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		must(t, b.SyncInterest(ctx))
@@ -222,7 +223,7 @@ func TestPeerRestartAndLeave(t *testing.T) {
 		b2 := startEndpoint(t, cfgB)
 		var got collector
 		must(t, b2.Subscribe("after/restart", "", got.handle))
-		waitFor(t, "rejoin", 5*time.Second, func() bool { return peersOf(a) == 1 })
+		waitFor(t, "rejoin", 5*time.Second, func() bool { return peersOf(a) == 1 && peersOf(b2) == 1 })
 		if p := a.Peers()[0]; p.Session <= s1 || p.ID != b2.ID() {
 			t.Fatalf("restart not recognised: %+v (old session %d)", p, s1)
 		}

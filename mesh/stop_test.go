@@ -30,7 +30,7 @@ func stopTwice(t *testing.T) {
 	var got collector
 	must(t, b.Subscribe("x", "", got.handle))
 	deadline := time.Now().Add(10 * time.Second)
-	for len(a.Peers()) != 1 && time.Now().Before(deadline) {
+	for (len(a.Peers()) != 1 || len(b.Peers()) != 1) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
