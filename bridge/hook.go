@@ -49,6 +49,7 @@ func (h *hook) Provides(b byte) bool {
 		mqtt.OnUnsubscribed,
 		mqtt.OnClientExpired,
 		mqtt.OnPacketEncode,
+		mqtt.OnSelectSubscribers,
 	}, []byte{b})
 }
 

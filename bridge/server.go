@@ -57,6 +57,7 @@ func New(m Mesh, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("bridge: add auth hook: %w", err)
 	}
 	s.hook = newHook(srv, m, cfg)
+	installPlusHashFix(srv)
 	if err := srv.AddHook(s.hook, nil); err != nil {
 		return nil, fmt.Errorf("bridge: add bridge hook: %w", err)
 	}

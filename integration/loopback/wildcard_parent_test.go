@@ -8,13 +8,10 @@ import (
 // "a", and '#' also matches the parent level, MQTT 3.1.1 4.7.1.2 and MQTT 5 4.7.1.2) and "p/",
 // as Mosquitto does, on the publisher's own instance and across the mesh.
 //
-// It fails with mochi-mqtt v2.7.9: TopicsIndex.scanSubscribers (topics.go, line 612) gathers the
-// "#" child of a matched level only when that level was matched literally (partKey != "+"), so
-// "p/+/#" never matches "p/a", on any instance. The mesh's own matching (mesh/topicfilter)
-// matches it, so the message crosses the mesh and is then dropped by the receiving broker.
+// mochi-mqtt v2.7.9 alone fails it: TopicsIndex.scanSubscribers (topics.go, line 612) gathers
+// the "#" child of a matched level only when that level was matched literally, so "p/+/#" never
+// matches "p/a". bridge/plushash.go works around it.
 func TestWildcardPlusHashMatchesParentLevel(t *testing.T) {
-	t.Skip("known defect of mochi-mqtt v2.7.9 (topics.go:612): \"p/+/#\" does not match \"p/a\"; " +
-		"needs a patched mochi; remove this skip then (see docs/ARCHITECTURE.md, Known defects)")
 	inst := startMesh(t, 2)
 	a, b := inst[0], inst[1]
 	p := uniqueTopic("plushash")
