@@ -109,8 +109,8 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// DecodeEnvelope decodes bytes received from the mesh. It never panics, rejects unknown versions
-// and non-canonical encodings, and allocates at most about len(b) bytes plus one slice header per
+// DecodeEnvelope decodes bytes received from the mesh. It never panics, rejects unknown versions,
+// non-canonical encodings and property values MQTT forbids (a *PropertyError), and allocates at most about len(b) bytes plus one slice header per
 // user property, since every length is checked against the bytes actually present.
 func DecodeEnvelope(b []byte) (Envelope, error) {
 	if len(b) < headerLen {
@@ -161,6 +161,10 @@ func DecodeEnvelope(b []byte) (Envelope, error) {
 	}
 	if r.err != nil {
 		return Envelope{}, r.err
+	}
+	// A peer is a network input: properties MQTT forbids never reach the local broker.
+	if err := e.validateProperties(); err != nil {
+		return Envelope{}, err
 	}
 	return e, nil
 }

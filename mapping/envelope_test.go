@@ -18,7 +18,7 @@ func fullEnvelope() Envelope {
 		ContentType:     "application/json; charset=utf-8",
 		ResponseTopic:   "reply/東京/ with space/",
 		CorrelationData: []byte{0, 1, 2, 0xff},
-		User:            []UserProperty{{"k", "v1"}, {"", ""}, {"k", "v2"}, {"a", "\x00bin"}},
+		User:            []UserProperty{{"k", "v1"}, {"", ""}, {"k", "v2"}, {"a", "\x01bin\x7f"}},
 		ProtocolVersion: 5,
 	}
 }
@@ -129,10 +129,13 @@ func TestDecodeEnvelopeRejects(t *testing.T) {
 	}
 }
 
+// randomString returns a short valid MQTT string (UTF-8 without U+0000), with multi-byte runes,
+// control characters and the wildcard characters, which only a response topic must not contain.
 func randomString(r *rand.Rand) string {
-	b := make([]byte, r.IntN(6))
+	runes := []rune{'a', '/', ' ', '+', '#', '$', '\x01', 0x7f, 'é', '東', 0x1F600, 0xFFFD}
+	b := make([]rune, r.IntN(6))
 	for i := range b {
-		b[i] = byte(r.IntN(256))
+		b[i] = runes[r.IntN(len(runes))]
 	}
 	return string(b)
 }
@@ -140,12 +143,13 @@ func randomString(r *rand.Rand) string {
 func randomEnvelope(r *rand.Rand) Envelope {
 	e := Envelope{QoS: byte(r.IntN(3)), Retain: r.IntN(2) == 0, ProtocolVersion: byte(r.IntN(6))}
 	if r.IntN(2) == 0 {
-		e.PayloadFormat = ptr(byte(r.IntN(256)))
+		e.PayloadFormat = ptr(byte(r.IntN(2)))
 	}
 	if r.IntN(2) == 0 {
 		e.MessageExpiry = ptr(r.Uint32())
 	}
-	e.ContentType, e.ResponseTopic = randomString(r), randomString(r)
+	e.ContentType = randomString(r)
+	e.ResponseTopic = strings.NewReplacer("+", "p", "#", "h").Replace(randomString(r))
 	if c := randomString(r); c != "" {
 		e.CorrelationData = []byte(c)
 	}
@@ -169,4 +173,100 @@ func TestPropertyEnvelopeRoundTrip(t *testing.T) {
 			t.Fatalf("re-encoding of %+v differs", e)
 		}
 	}
+}
+
+// Property values MQTT forbids are refused both ways: Validate (so the bridge never sends them)
+// and DecodeEnvelope (so a peer cannot inject them), as a *PropertyError naming the property.
+func TestInvalidPropertiesRefused(t *testing.T) {
+	tests := []struct {
+		name     string
+		e        Envelope
+		property string
+	}{
+		{"payload format 2", Envelope{PayloadFormat: ptr[byte](2)}, PropPayloadFormat},
+		{"payload format 255", Envelope{PayloadFormat: ptr[byte](255)}, PropPayloadFormat},
+		{"content type invalid UTF-8", Envelope{ContentType: "text/\xff"}, PropContentType},
+		{"content type surrogate", Envelope{ContentType: "\xed\xa0\x80"}, PropContentType},
+		{"content type NUL", Envelope{ContentType: "text\x00plain"}, PropContentType},
+		{"response topic +", Envelope{ResponseTopic: "reply/+"}, PropResponseTopic},
+		{"response topic #", Envelope{ResponseTopic: "reply/#"}, PropResponseTopic},
+		{"response topic wildcard inside a level", Envelope{ResponseTopic: "re+ply"}, PropResponseTopic},
+		{"response topic NUL", Envelope{ResponseTopic: "reply\x00"}, PropResponseTopic},
+		{"response topic invalid UTF-8", Envelope{ResponseTopic: "reply/\xc3"}, PropResponseTopic},
+		{"user key invalid UTF-8", Envelope{User: []UserProperty{{"ok", "ok"}, {"\xff", "v"}}}, PropUserProperty},
+		{"user value NUL", Envelope{User: []UserProperty{{"k", "a\x00b"}}}, PropUserProperty},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			check := func(what string, err error) {
+				t.Helper()
+				var pe *PropertyError
+				if !errors.As(err, &pe) || pe.Property != tc.property {
+					t.Fatalf("%s: %v, want a PropertyError for %s", what, err, tc.property)
+				}
+				if !errors.Is(err, ErrInvalidProperty) || !errors.Is(err, ErrInvalidEnvelope) {
+					t.Fatalf("%s: %v does not wrap ErrInvalidProperty and ErrInvalidEnvelope", what, err)
+				}
+				if !strings.HasPrefix(err.Error(), "mapping: ") {
+					t.Fatalf("%s: %q lacks the package prefix", what, err)
+				}
+			}
+			check("Validate", tc.e.Validate())
+			_, err := MarshalEnvelope(nil, tc.e)
+			check("MarshalEnvelope", err)
+			// What a hostile peer would send: the canonical encoding of the bad value, written
+			// here without Validate.
+			b := encodeUnchecked(tc.e)
+			e, err := DecodeEnvelope(b)
+			check("DecodeEnvelope", err)
+			if !reflect.DeepEqual(e, Envelope{}) {
+				t.Fatalf("DecodeEnvelope returned %+v with its error", e)
+			}
+		})
+	}
+	// What MQTT allows stays allowed: the edges of the rules above.
+	for _, e := range []Envelope{
+		{PayloadFormat: ptr[byte](0)}, {PayloadFormat: ptr[byte](1)},
+		{ContentType: "\x01\x7f\uFFFF東"},
+		{ResponseTopic: "$reply/ a//b/"}, {ResponseTopic: "/"},
+		{User: []UserProperty{{"", ""}, {"+#", "/"}}},
+	} {
+		if err := e.Validate(); err != nil {
+			t.Errorf("Validate(%+v) = %v, want nil", e, err)
+		}
+		if _, err := DecodeEnvelope(EncodeEnvelope(nil, e)); err != nil {
+			t.Errorf("DecodeEnvelope of %+v: %v", e, err)
+		}
+	}
+}
+
+// encodeUnchecked encodes e as EncodeEnvelope would if e were valid: the bytes a peer that skips
+// validation would send.
+func encodeUnchecked(e Envelope) []byte {
+	format, content, response, user := e.PayloadFormat, e.ContentType, e.ResponseTopic, e.User
+	e.PayloadFormat, e.ContentType, e.ResponseTopic, e.User = nil, "", "", nil
+	var flags byte
+	var tail []byte
+	if format != nil {
+		flags |= flagPayloadFormat
+		tail = append(tail, *format)
+	}
+	if content != "" {
+		flags |= flagContentType
+		tail = appendString(tail, content)
+	}
+	if response != "" {
+		flags |= flagResponseTopic
+		tail = appendString(tail, response)
+	}
+	if len(user) > 0 {
+		flags |= flagUser
+		tail = append(tail, byte(len(user)>>8), byte(len(user)))
+		for _, p := range user {
+			tail = appendString(appendString(tail, p.Key), p.Val)
+		}
+	}
+	b := EncodeEnvelope(nil, e) // header only: e has none of the fields above now
+	b[1] |= flags
+	return append(b, tail...)
 }

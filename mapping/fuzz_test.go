@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzDecodeEnvelope feeds arbitrary bytes to the decoder: it must not panic, must fail with
 // ErrInvalidEnvelope or return an envelope that re-encodes to exactly the input (the format is
-// canonical), and must not allocate beyond what the input can justify.
+// canonical), must not allocate beyond what the input can justify, and must never return a
+// property value MQTT forbids (checked here independently of the decoder's own rules).
 func FuzzDecodeEnvelope(f *testing.F) {
 	f.Add(EncodeEnvelope(nil, Envelope{}))
 	f.Add(EncodeEnvelope(nil, fullEnvelope()))
@@ -18,6 +21,12 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		f.Add(EncodeEnvelope(nil, randomEnvelope(r)))
 	}
 	f.Add([]byte{1, flagUser, 0, 5, 0xff, 0xff})
+	// Near misses of the property rules: one byte away from valid.
+	f.Add([]byte{1, flagPayloadFormat, 0, 5, 2})
+	f.Add([]byte{1, flagContentType, 0, 5, 0, 2, 'a', 0xff})
+	f.Add([]byte{1, flagResponseTopic, 0, 5, 0, 3, 'a', '/', '+'})
+	f.Add([]byte{1, flagResponseTopic, 0, 5, 0, 2, 'a', 0})
+	f.Add([]byte{1, flagUser, 0, 5, 0, 1, 0, 1, 'k', 0, 1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := DecodeEnvelope(b)
 		if err != nil {
@@ -34,6 +43,18 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		}
 		if len(e.User) > len(b)/4 {
 			t.Fatalf("%d user properties from %d bytes", len(e.User), len(b))
+		}
+		mqttString := func(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+		if e.PayloadFormat != nil && *e.PayloadFormat > 1 {
+			t.Fatalf("payload format %d accepted", *e.PayloadFormat)
+		}
+		if !mqttString(e.ContentType) || !mqttString(e.ResponseTopic) || strings.ContainsAny(e.ResponseTopic, "+#") {
+			t.Fatalf("content type %q / response topic %q accepted", e.ContentType, e.ResponseTopic)
+		}
+		for _, p := range e.User {
+			if !mqttString(p.Key) || !mqttString(p.Val) {
+				t.Fatalf("user property %q=%q accepted", p.Key, p.Val)
+			}
 		}
 	})
 }
