@@ -57,6 +57,13 @@ func TestLossAndDuplicationRates(t *testing.T) {
 	if got < 93500 || got > 95500 {
 		t.Fatalf("%d datagrams out of %d, want about 94,500", got, n)
 	}
+	st := c.Stats()
+	if st.Datagrams != n || int(st.Datagrams-st.Dropped+st.Duplicated) != got || st.Delayed != 0 || st.Reordered != 0 {
+		t.Fatalf("stats %+v do not add up to %d sent", st, got)
+	}
+	if st.Dropped < 9500 || st.Dropped > 10500 || st.Duplicated < 4200 || st.Duplicated > 4800 {
+		t.Fatalf("stats %+v, want about 10,000 dropped and 4,500 duplicated", st)
+	}
 }
 
 func TestDelayAndReorder(t *testing.T) {
@@ -83,6 +90,9 @@ func TestDelayAndReorder(t *testing.T) {
 		}
 		if reordered == 0 {
 			t.Fatal("nothing reordered")
+		}
+		if st := c.Stats(); st.Delayed != 1000 || st.Reordered < 200 || st.Reordered > 400 || st.Dropped != 0 {
+			t.Fatalf("stats %+v, want 1000 delayed, about 300 reordered", st)
 		}
 		if first := s.at[0].Sub(start); first < 10*time.Millisecond {
 			t.Fatalf("first datagram after %v, want >= 10ms", first)
