@@ -76,6 +76,13 @@ type Config struct {
 	// jitter=3ms,reorder=0.1", see mesh/faultnet). Test-only: for fault scenarios on machines
 	// without tc netem. GLUE_TEST_IMPAIR. Default "": off.
 	TestImpairment string
+	// TestImpairmentFile names a file of per-destination impairment rules ("169.254.77.2
+	// delay=80ms", one per line, see faultnet.ParseRules) that override TestImpairment for the
+	// destinations they match, re-read within about 200ms whenever it changes, so a test can
+	// impair and heal single links at run time. Test-only, like TestImpairment; the counts of
+	// what was done are on /metrics (glue_mesh_test_impairment_total). GLUE_TEST_IMPAIR_FILE.
+	// Default "": off.
+	TestImpairmentFile string
 	// Network opens the sockets. Default nil: the host's UDP stack. Tests pass an in-memory network
 	// or wrap the real one to inject faults.
 	Network Network
@@ -112,6 +119,7 @@ const (
 	EnvDiscoveryMultplier = "GLUE_DISCOVERY_RATE_TIMEOUT_MULTIPLIER"
 	EnvNetworkKey         = "GLUE_NETWORK_KEY"
 	EnvTestImpair         = "GLUE_TEST_IMPAIR"
+	EnvTestImpairFile     = "GLUE_TEST_IMPAIR_FILE"
 )
 
 // ConfigFromEnv overlays the GLUE_* variables found by getenv (os.Getenv) on base. A variable that
@@ -131,6 +139,7 @@ func ConfigFromEnv(base Config, getenv func(string) string) (Config, error) {
 	str(EnvDiscoveryTarget, &c.DiscoveryTarget)
 	str(EnvDiscoveryListen, &c.DiscoveryListen)
 	str(EnvTestImpair, &c.TestImpairment)
+	str(EnvTestImpairFile, &c.TestImpairmentFile)
 	if v := getenv(EnvNetworkKey); v != "" {
 		c.NetworkKey = v
 	}

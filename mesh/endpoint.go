@@ -56,6 +56,7 @@ type Endpoint struct {
 
 	data, disc PacketConn
 	stats      counters
+	impair     *faultnet.Conn // the test impairment of the data socket, if any (guarded by mu)
 }
 
 type subKey struct{ filter, typ string }
@@ -168,6 +169,18 @@ func (e *Endpoint) Name() string { return e.name }
 // Stats returns the counters.
 func (e *Endpoint) Stats() Stats { return e.stats.snapshot() }
 
+// TestImpairmentStats returns what the test impairment (Config.TestImpairment,
+// TestImpairmentFile) did to the datagrams sent so far, and false when there is none.
+func (e *Endpoint) TestImpairmentStats() (faultnet.Stats, bool) {
+	e.mu.Lock()
+	fc := e.impair
+	e.mu.Unlock()
+	if fc == nil {
+		return faultnet.Stats{}, false
+	}
+	return fc.Stats(), true
+}
+
 // Start opens the sockets and joins the mesh.
 func (e *Endpoint) Start() error {
 	e.mu.Lock()
@@ -191,9 +204,15 @@ func (e *Endpoint) Start() error {
 	if err != nil {
 		return err
 	}
-	if im, _ := faultnet.Parse(e.cfg.TestImpairment); !im.Zero() {
-		e.log.Warn("mesh: test impairment active: outgoing datagrams are damaged on purpose", "impairment", e.cfg.TestImpairment)
-		data = faultnet.Wrap(data, im, e.session)
+	if im, _ := faultnet.Parse(e.cfg.TestImpairment); !im.Zero() || e.cfg.TestImpairmentFile != "" {
+		e.log.Warn("mesh: test impairment active: outgoing datagrams are damaged on purpose",
+			"impairment", e.cfg.TestImpairment, "rules_file", e.cfg.TestImpairmentFile)
+		fc, err := faultnet.New(data, im, faultnet.Options{Seed: e.session, RulesFile: e.cfg.TestImpairmentFile, Logger: e.log})
+		if err != nil {
+			data.Close()
+			return fmt.Errorf("mesh: test impairment: %w", err)
+		}
+		data, e.impair = fc, fc
 	}
 	var disc PacketConn
 	switch {

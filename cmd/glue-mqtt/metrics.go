@@ -62,6 +62,8 @@ var (
 	peersDesc   = prometheus.NewDesc("glue_mesh_peers", "Peers in the table.", nil, nil)
 	unackedDesc = prometheus.NewDesc("glue_mesh_peer_unacked_bytes", "Bytes queued or in flight to a peer.", []string{"peer", "name"}, nil)
 	srttDesc    = prometheus.NewDesc("glue_mesh_peer_srtt_seconds", "Smoothed round-trip time to a peer.", []string{"peer", "name"}, nil)
+	// Only with the test-only GLUE_TEST_IMPAIR / GLUE_TEST_IMPAIR_FILE (mesh/faultnet).
+	impairDesc = prometheus.NewDesc("glue_mesh_test_impairment_total", "Test impairment: outgoing datagrams damaged on purpose, by action.", []string{"action"}, nil)
 )
 
 func newMeshCollector(ep *mesh.Endpoint) *meshCollector {
@@ -92,6 +94,7 @@ func (c *meshCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- peersDesc
 	ch <- unackedDesc
 	ch <- srttDesc
+	ch <- impairDesc
 }
 
 func (c *meshCollector) Collect(ch chan<- prometheus.Metric) {
@@ -109,6 +112,12 @@ func (c *meshCollector) Collect(ch chan<- prometheus.Metric) {
 		id := p.ID.String()
 		ch <- prometheus.MustNewConstMetric(unackedDesc, prometheus.GaugeValue, float64(p.Unacked), id, p.Name)
 		ch <- prometheus.MustNewConstMetric(srttDesc, prometheus.GaugeValue, p.SRTT.Seconds(), id, p.Name)
+	}
+	if im, ok := c.ep.TestImpairmentStats(); ok {
+		for action, v := range map[string]uint64{"datagrams": im.Datagrams, "dropped": im.Dropped, "duplicated": im.Duplicated,
+			"delayed": im.Delayed, "reordered": im.Reordered, "overflow": im.Overflow, "rule_loads": im.RuleLoads, "rule_errors": im.RuleErrors} {
+			ch <- prometheus.MustNewConstMetric(impairDesc, prometheus.CounterValue, float64(v), action)
+		}
 	}
 }
 
