@@ -25,6 +25,19 @@ const (
 // its own message header.
 const MeshHeadroom = 64 << 10
 
+// maxMQTTPacket is the largest packet MQTT can express: a remaining length of 268,435,455 bytes
+// in four bytes, plus the type byte.
+const maxMQTTPacket = 1 + 4 + 268_435_455
+
+// packetCeiling is the size limit mochi enforces itself for a configured MaxPacketSize: packets up
+// to it are read whole, so the hook can refuse the ones over the limit cleanly (OnPacketRead);
+// larger ones mochi drops at the header, without a DISCONNECT. It bounds what one client can
+// make the broker buffer to about twice the limit.
+func packetCeiling(limit uint32) uint32 {
+	c := max(2*uint64(limit), uint64(limit)+1<<20)
+	return uint32(min(c, maxMQTTPacket))
+}
+
 // MeshMessageType is the mesh message type of messages published by MQTT clients.
 const MeshMessageType = "mqtt"
 
@@ -37,9 +50,13 @@ type Config struct {
 	// ListenAddress is the MQTT TCP listener's address. Default 127.0.0.1:1883; port 0 picks a
 	// free port (see Server.Addr).
 	ListenAddress string
-	// MaxPacketSize bounds an MQTT packet from a client. MQTT 5 clients learn it from the
-	// CONNACK (Maximum Packet Size); a client that sends a larger packet anyway is disconnected
-	// (mochi closes the connection while reading the header, without a DISCONNECT).
+	// MaxPacketSize bounds an MQTT packet from a client, in bytes, fixed header included. MQTT 5
+	// clients learn it from the CONNACK (Maximum Packet Size). A client that sends a larger packet
+	// anyway is disconnected with a warning: an MQTT 5 client after a DISCONNECT with reason code
+	// 0x95 Packet too large, an MQTT 3.1.1 client by closing the connection (3.1.1 has no
+	// DISCONNECT from the server). Beyond a hard ceiling (packetCeiling: twice the limit, at least
+	// the limit plus 1 MiB) mochi refuses a packet before reading it and closes without a
+	// DISCONNECT, so that no client makes the broker buffer an arbitrary amount.
 	MaxPacketSize uint32
 	// SubscribeSyncTimeout bounds how long a SUBACK waits for the peers to apply our interest.
 	SubscribeSyncTimeout time.Duration

@@ -57,11 +57,30 @@
 // reason code to 0x00 Success in OnPacketEncode. (0x10 No matching subscribers would need to know
 // whether any host has a subscriber; we cannot tell cheaply, and 0x00 is always correct.)
 //
+// # What the mesh does not carry
+//
+// When Mesh.Send fails or times out, or a publish's properties do not fit the envelope (more than
+// mapping.MaxUserProperties user properties, a response topic with a wildcard...), an MQTT 5 QoS
+// 1 or 2 publisher gets a PUBACK or PUBREC with a failure reason code (0x97, 0x83 or 0x80) and a
+// reason string, and the message is delivered nowhere: the client knows and may retry. MQTT
+// 3.1.1 has no failure acknowledgement and QoS 0 no acknowledgement at all, so those publishes
+// are acknowledged and delivered to this host's subscribers only, with a warning. Both outcomes
+// are counted by reason in Stats (Refused, LocalOnly). A mesh message whose topic or envelope is
+// invalid (bad UTF-8, NUL, wildcards, a payload format other than 0 or 1) is dropped whole,
+// counted in Stats.Dropped and logged at warning level once per reason.
+//
+// # Size limit
+//
+// mochi enforces only a hard ceiling (about twice Config.MaxPacketSize), at the packet header,
+// closing without a word. The hook refuses packets over the configured limit in OnPacketRead,
+// after mochi has read them: an MQTT 5 client gets a DISCONNECT 0x95 Packet too large, an MQTT
+// 3.1.1 client the close, and the log a warning with the client ID and the size.
+//
 // # Not yet
 //
 // Retained messages are passed through as they are: stored on the host where they are published
 // and on every host that receives them over the mesh; mesh-wide retained state (replication, last
 // writer wins, tombstones, reconciliation) is a later issue. Shared subscriptions give one
-// delivery per group per host, not yet per mesh. Wills cross the mesh like any publish, but the
+// delivery per group per host (mochi selects the member), not yet per mesh. Wills cross the mesh like any publish, but the
 // wills of the clients of a host that died are a later issue.
 package bridge

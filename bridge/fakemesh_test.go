@@ -33,6 +33,15 @@ type fakeMesh struct {
 	events []string
 	// syncInterest, when set, replaces SyncInterest's behaviour (returns at once otherwise).
 	syncInterest func(ctx context.Context) error
+	// sendHook, when set, runs first in Send; an error it returns is Send's (nothing is sent).
+	sendHook func(ctx context.Context, out mesh.Outgoing) error
+}
+
+// failSends makes every Send run f (and fail with its error, if any).
+func (m *fakeMesh) failSends(f func(ctx context.Context, out mesh.Outgoing) error) {
+	m.mu.Lock()
+	m.sendHook = f
+	m.mu.Unlock()
 }
 
 func (n *fakeNet) join(idByte byte) *fakeMesh {
@@ -52,6 +61,14 @@ func (m *fakeMesh) record(event string) {
 }
 
 func (m *fakeMesh) Send(ctx context.Context, out mesh.Outgoing) error {
+	m.mu.Lock()
+	hook := m.sendHook
+	m.mu.Unlock()
+	if hook != nil {
+		if err := hook(ctx, out); err != nil {
+			return err
+		}
+	}
 	if err := topicfilter.ValidateTopic(out.Topic); err != nil {
 		return fmt.Errorf("fake mesh: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,47 @@ func (w *testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// logCapture records log lines (and passes them to the test log when verbose).
+type logCapture struct {
+	mu    sync.Mutex
+	lines []string
+	t     *testing.T
+}
+
+func (c *logCapture) Write(p []byte) (int, error) {
+	line := string(bytes.TrimSpace(p))
+	c.mu.Lock()
+	c.lines = append(c.lines, line)
+	c.mu.Unlock()
+	if testing.Verbose() {
+		c.t.Log(line)
+	}
+	return len(p), nil
+}
+
+// count returns how many lines contain every one of parts.
+func (c *logCapture) count(parts ...string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+next:
+	for _, l := range c.lines {
+		for _, p := range parts {
+			if !strings.Contains(l, p) {
+				continue next
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// capturingLogger returns a debug-level logger whose lines the test can search.
+func capturingLogger(t *testing.T) (*slog.Logger, *logCapture) {
+	c := &logCapture{t: t}
+	return slog.New(slog.NewTextHandler(c, &slog.HandlerOptions{Level: slog.LevelDebug})), c
+}
+
 // host is one glue-mqtt host of a test: a bridged broker on a free loopback port and its fake mesh.
 type host struct {
 	srv  *Server
@@ -41,7 +83,9 @@ func startHost(t *testing.T, n *fakeNet, idByte byte, cfg Config) host {
 	t.Helper()
 	m := n.join(idByte)
 	cfg.ListenAddress = "127.0.0.1:0"
-	cfg.Logger = testLogger(t)
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
 	s, err := New(m, cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)

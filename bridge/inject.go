@@ -1,6 +1,10 @@
 package bridge
 
 import (
+	"context"
+	"errors"
+	"log/slog"
+
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -28,15 +32,36 @@ func (h *hook) onMeshMessage(m mesh.Message) {
 		return
 	}
 	if err := h.srv.InjectPacket(h.inline, pk); err != nil {
-		h.log.Warn("bridge: injecting a mesh message failed", "topic", m.Topic, "origin", m.Origin, "error", err)
+		h.drop(m, DropInject, err)
 	}
 }
 
-// packetFromMesh builds the PUBLISH for a mesh message; ok is false if it must be dropped.
+// drop counts a mesh message that is not injected and logs it: at warning level the first time
+// for each reason, at debug level after that, so a misbehaving peer cannot flood the log.
+func (h *hook) drop(m mesh.Message, reason string, err error) {
+	h.stats.dropped.add(reason)
+	if reason == DropExpired {
+		return // not a fault: the mesh counts and the message simply ran out of time
+	}
+	level := slog.LevelDebug
+	if h.dropLog.first(reason) {
+		level = slog.LevelWarn
+	}
+	h.log.Log(context.Background(), level, "bridge: dropped a mesh message (logged once per reason at warning level; see the bridge's drop counters)",
+		"reason", reason, "topic", m.Topic, "origin", m.Origin, "error", err)
+}
+
+// packetFromMesh builds the PUBLISH for a mesh message; ok is false if it must be dropped (then
+// it is counted and logged). Everything in it comes from the network: the topic must be a valid
+// MQTT topic name other than $SYS, and the envelope must decode to properties MQTT allows
+// (mapping.DecodeEnvelope checks both the format and the values). A message that fails is
+// dropped whole rather than delivered without the offending property: a response topic or a
+// user property quietly missing would change what the message means to its receiver, and no
+// conforming peer sends such values (the sending bridge refuses them, as mochi does).
 func (h *hook) packetFromMesh(m mesh.Message) (pk packets.Packet, ok bool) {
 	topic, err := mapping.TopicFromMesh(m.Topic)
 	if err != nil {
-		h.log.Debug("bridge: dropped a mesh message with a topic MQTT cannot carry", "topic", m.Topic, "origin", m.Origin, "error", err)
+		h.drop(m, DropTopic, err)
 		return pk, false
 	}
 	pk = packets.Packet{
@@ -47,10 +72,15 @@ func (h *hook) packetFromMesh(m mesh.Message) (pk packets.Packet, ok bool) {
 	if m.Type == MeshMessageType && len(m.Meta) > 0 {
 		env, err := mapping.DecodeEnvelope(m.Meta)
 		if err != nil {
-			h.log.Warn("bridge: dropped a mesh message with a bad envelope", "topic", m.Topic, "origin", m.Origin, "error", err)
+			reason := DropEnvelope
+			if errors.Is(err, mapping.ErrInvalidProperty) {
+				reason = DropProperty
+			}
+			h.drop(m, reason, err)
 			return pk, false
 		}
 		if mapping.ApplyExpiry(&env, m.Expiry) {
+			h.drop(m, DropExpired, nil)
 			return pk, false
 		}
 		pk.FixedHeader.Qos = env.QoS
@@ -63,6 +93,7 @@ func (h *hook) packetFromMesh(m mesh.Message) (pk packets.Packet, ok bool) {
 		// A native Go endpoint's message: raw payload, reliable ones as QoS 1.
 		secs, expired := mapping.ExpiryFromMesh(m.Expiry)
 		if expired {
+			h.drop(m, DropExpired, nil)
 			return pk, false
 		}
 		pk.Properties.MessageExpiryInterval = secs

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -13,25 +14,35 @@ import (
 
 // OnPublish hands a local client's publish to the mesh before mochi acknowledges it and delivers
 // it locally. Messages our inline client injected came from the mesh and are never sent back.
+//
+// When the mesh cannot carry a publish (Send fails or times out, or its properties exceed the
+// envelope's limits), the answer depends on what the client can be told:
+//   - MQTT 5, QoS 1 or 2: a PUBACK or PUBREC with a failure reason code (0x97 Quota exceeded when
+//     the mesh was too busy to take it in time, 0x83 Implementation specific error when the
+//     envelope cannot carry its properties, 0x80 Unspecified error otherwise) and a reason
+//     string; the message is delivered nowhere, so the client may retry it as a whole.
+//   - MQTT 3.1.1 (no failure acknowledgement exists) and QoS 0 (no acknowledgement at all): the
+//     publish is acknowledged and delivered to this host's subscribers only, with a warning.
+//
+// Both outcomes are counted by reason (Stats). While the server closes, a publish the mesh has
+// not taken is not acknowledged at all: the client's session resends it.
 func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if cl == h.inline {
 		return pk, nil
 	}
 	topic, err := mapping.TopicToMesh(pk.TopicName)
 	if err != nil {
-		if !errors.Is(err, mapping.ErrLocalOnly) {
-			h.log.Debug("bridge: topic stays local", "topic", pk.TopicName, "error", err)
+		if errors.Is(err, mapping.ErrLocalOnly) {
+			return pk, nil // $SYS: local by design
 		}
-		return pk, nil
+		return h.notCarried(cl, pk, ReasonTopic, err)
 	}
 	env := envelopeFromPacket(pk, cl.Properties.ProtocolVersion)
 	meta, err := mapping.MarshalEnvelope(nil, env)
 	if err != nil {
-		h.log.Warn("bridge: publish kept local: its properties exceed the mesh envelope's limits",
-			"client", cl.ID, "topic", pk.TopicName, "error", err)
-		return pk, nil
+		return h.notCarried(cl, pk, ReasonEnvelope, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.PublishTimeout)
+	ctx, cancel := context.WithTimeout(h.sendCtx, h.cfg.PublishTimeout)
 	defer cancel()
 	err = h.mesh.Send(ctx, mesh.Outgoing{
 		Topic:      topic,
@@ -44,16 +55,48 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if err == nil {
 		return pk, nil
 	}
-	h.log.Warn("bridge: mesh did not take a publish", "client", cl.ID, "topic", pk.TopicName, "qos", env.QoS, "error", err)
-	// Only an MQTT 5 QoS 1 publish can be refused honestly: mochi answers the returned code with a
-	// PUBACK carrying it, and the client may retry. mochi would answer a QoS 2 publish with a PUBACK
-	// instead of a PUBREC, and MQTT 3 has no reason codes, so those are delivered locally only.
-	if cl.Properties.ProtocolVersion == 5 && pk.FixedHeader.Qos == 1 {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return pk, packets.ErrQuotaExceeded
-		}
-		return pk, packets.ErrUnspecifiedError
+	if h.sendCtx.Err() != nil {
+		h.log.Debug("bridge: publish not acknowledged: the server is closing", "client", cl.ID, "topic", pk.TopicName)
+		return pk, packets.ErrRejectPacket
 	}
+	return h.notCarried(cl, pk, ReasonMeshSend, err)
+}
+
+// notCarried answers a publish the mesh did not take (see OnPublish).
+func (h *hook) notCarried(cl *mqtt.Client, pk packets.Packet, reason string, cause error) (packets.Packet, error) {
+	qos := pk.FixedHeader.Qos
+	if cl.Properties.ProtocolVersion == 5 && qos > 0 {
+		code := packets.ErrUnspecifiedError
+		switch {
+		case reason == ReasonMeshSend && errors.Is(cause, context.DeadlineExceeded):
+			code = packets.ErrQuotaExceeded
+		case reason == ReasonEnvelope:
+			code = packets.ErrImplementationSpecificError
+		case reason == ReasonTopic:
+			code = packets.ErrTopicNameInvalid
+		}
+		h.stats.refused.add(reason)
+		h.log.Warn("bridge: refused a publish the mesh could not carry", "client", cl.ID, "topic", pk.TopicName,
+			"qos", qos, "reason", reason, "reason_code", fmt.Sprintf("%#02x", code.Code), "error", cause)
+		// mochi would answer a refused QoS 2 publish with a PUBACK; the spec wants a PUBREC, which
+		// ends the exchange when its reason code is an error (MQTT 5 section 4.3.3).
+		ack := packets.Packet{
+			FixedHeader: packets.FixedHeader{Type: packets.Puback},
+			PacketID:    pk.PacketID,
+			ReasonCode:  code.Code,
+			Properties:  packets.Properties{ReasonString: "glue-mqtt: the mesh could not carry this publish: " + reason},
+		}
+		if qos == 2 {
+			ack.FixedHeader.Type = packets.Pubrec
+		}
+		if err := cl.WritePacket(ack); err != nil {
+			h.log.Debug("bridge: writing a refusal failed", "client", cl.ID, "error", err)
+		}
+		return pk, packets.ErrRejectPacket // no further ack, no local delivery
+	}
+	h.stats.localOnly.add(reason)
+	h.log.Warn("bridge: publish delivered on this host only: the mesh could not carry it", "client", cl.ID,
+		"topic", pk.TopicName, "qos", qos, "protocol", cl.Properties.ProtocolVersion, "reason", reason, "error", cause)
 	return pk, nil
 }
 

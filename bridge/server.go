@@ -39,7 +39,9 @@ func New(m Mesh, cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 
 	caps := mqtt.NewDefaultServerCapabilities()
-	caps.MaximumPacketSize = cfg.MaxPacketSize
+	// mochi's own limit is only the hard ceiling; the hook refuses packets over the configured
+	// limit with a DISCONNECT 0x95 (OnPacketRead), which mochi's check at the header cannot send.
+	caps.MaximumPacketSize = packetCeiling(cfg.MaxPacketSize)
 	// mochi's default (24 h) would give every message without an expiry an interval of 86400 s on
 	// the wire and delete retained messages after a day; 0 leaves messages as they were published.
 	caps.MaximumMessageExpiryInterval = 0
@@ -67,6 +69,9 @@ func New(m Mesh, cfg Config) (*Server, error) {
 	}
 	return s, nil
 }
+
+// Stats returns the bridge's counters.
+func (s *Server) Stats() Stats { return s.hook.stats.snapshot() }
 
 // Addr is the MQTT listener's address (with the real port when Config asked for port 0).
 func (s *Server) Addr() string { return s.tcp.Address() }

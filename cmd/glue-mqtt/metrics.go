@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/glue-mqtt/glue-mqtt/bridge"
 	"github.com/glue-mqtt/glue-mqtt/mesh"
 )
 
@@ -121,6 +122,40 @@ func (c *meshCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// bridgeCollector exports the bridge's counters (bridge.Stats) at scrape time.
+type bridgeCollector struct{ srv *bridge.Server }
+
+var (
+	localOnlyDesc = prometheus.NewDesc("glue_bridge_publishes_local_only_total",
+		"Local publishes the mesh did not carry, acknowledged and delivered on this host only (MQTT 3.1.1, QoS 0), by reason.", []string{"reason"}, nil)
+	refusedDesc = prometheus.NewDesc("glue_bridge_publishes_refused_total",
+		"MQTT 5 QoS 1/2 publishes the mesh did not carry, answered with a failure reason code, by reason.", []string{"reason"}, nil)
+	tooLargeDesc = prometheus.NewDesc("glue_bridge_packets_too_large_total",
+		"Clients disconnected for a packet over the maximum packet size.", nil, nil)
+	meshDroppedDesc = prometheus.NewDesc("glue_bridge_mesh_messages_dropped_total",
+		"Mesh messages not injected into the local broker, by reason.", []string{"reason"}, nil)
+)
+
+func (bridgeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- localOnlyDesc
+	ch <- refusedDesc
+	ch <- tooLargeDesc
+	ch <- meshDroppedDesc
+}
+
+func (c bridgeCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.srv.Stats()
+	byReason := func(d *prometheus.Desc, m map[string]uint64) {
+		for reason, n := range m {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(n), reason)
+		}
+	}
+	byReason(localOnlyDesc, st.LocalOnly)
+	byReason(refusedDesc, st.Refused)
+	byReason(meshDroppedDesc, st.Dropped)
+	ch <- prometheus.MustNewConstMetric(tooLargeDesc, prometheus.CounterValue, float64(st.PacketsTooLarge))
+}
+
 // metricsServer serves /metrics (Prometheus text format): the mesh's counters and peers, and the
 // Go runtime's and the process's own (goroutines, memory), so an operator, or a soak test, can
 // watch a gateway for leaks.
@@ -130,9 +165,10 @@ type metricsServer struct {
 	done chan struct{}
 }
 
-func startMetrics(addr string, ep *mesh.Endpoint, logger *slog.Logger) (*metricsServer, error) {
+func startMetrics(addr string, ep *mesh.Endpoint, br *bridge.Server, logger *slog.Logger) (*metricsServer, error) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newMeshCollector(ep))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newMeshCollector(ep), bridgeCollector{br})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)

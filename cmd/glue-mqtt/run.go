@@ -43,26 +43,27 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, s
 		return 1
 	}
 	srv, err := bridge.New(ep, cfg.Bridge)
-	if err == nil {
-		err = srv.Start()
-	}
 	if err != nil {
 		logger.Error("glue-mqtt: start MQTT broker", "error", err)
-		if srv != nil {
-			_ = srv.Close()
-		}
 		stopWithin(logger, func() { _ = ep.Stop() })
 		return 1
 	}
-	var metrics *metricsServer
+	// Metrics before the broker serves, so that they are up once a client can connect.
 	if cfg.MetricsListen != "" {
-		if metrics, err = startMetrics(cfg.MetricsListen, ep, logger); err != nil {
+		metrics, err := startMetrics(cfg.MetricsListen, ep, srv, logger)
+		if err != nil {
 			logger.Error("glue-mqtt: start metrics", "error", err)
 			_ = srv.Close()
 			stopWithin(logger, func() { _ = ep.Stop() })
 			return 1
 		}
 		defer metrics.Close()
+	}
+	if err := srv.Start(); err != nil {
+		logger.Error("glue-mqtt: start MQTT broker", "error", err)
+		_ = srv.Close()
+		stopWithin(logger, func() { _ = ep.Stop() })
+		return 1
 	}
 	logger.Info("glue-mqtt: running", "mqtt", srv.Addr(), "network", cfg.Mesh.NetworkID, "endpoint", ep.ID().String())
 

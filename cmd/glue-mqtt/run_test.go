@@ -98,7 +98,9 @@ func TestRunServesAndStops(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"go_goroutines ", "glue_mesh_peers 0", `glue_mesh_datagrams_total{direction="out"}`, `glue_mesh_drops_total{reason="auth"} 0`} {
+	for _, want := range []string{"go_goroutines ", "glue_mesh_peers 0", `glue_mesh_datagrams_total{direction="out"}`, `glue_mesh_drops_total{reason="auth"} 0`,
+		`glue_bridge_publishes_local_only_total{reason="mesh_send"} 0`, `glue_bridge_publishes_refused_total{reason="envelope"} 0`,
+		`glue_bridge_mesh_messages_dropped_total{reason="property"} 0`, "glue_bridge_packets_too_large_total 0"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
 		}
