@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,8 +107,22 @@ func (f *runFlags) usage(w io.Writer) {
 	f.fs.SetOutput(io.Discard)
 }
 
-// loadConfig builds the configuration from args and the environment.
+// loadConfig builds the configuration from args and the environment and checks it against this
+// host (checkHost), so that every bad value is reported before anything starts.
 func loadConfig(args []string, getenv func(string) string) (runConfig, error) {
+	cfg, err := parseConfig(args, getenv)
+	if err != nil {
+		return runConfig{}, err
+	}
+	if err := checkHost(cfg); err != nil {
+		return runConfig{}, err
+	}
+	return cfg, nil
+}
+
+// parseConfig builds the configuration from args and the environment and validates every value
+// on its own (syntax, ranges), without looking at the host.
+func parseConfig(args []string, getenv func(string) string) (runConfig, error) {
 	f := newRunFlags()
 	if err := f.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -150,7 +166,11 @@ func loadConfig(args []string, getenv func(string) string) (runConfig, error) {
 		return runConfig{}, err
 	}
 	if cfg.MetricsListen != "" {
-		if _, _, err := net.SplitHostPort(cfg.MetricsListen); err != nil {
+		_, port, err := net.SplitHostPort(cfg.MetricsListen)
+		if _, perr := strconv.ParseUint(port, 10, 16); err == nil && perr != nil {
+			err = fmt.Errorf("port %q: want a number from 0 to 65535", port)
+		}
+		if err != nil {
 			return runConfig{}, fmt.Errorf("metrics listen address %q: %w", cfg.MetricsListen, err)
 		}
 	}
@@ -158,6 +178,92 @@ func loadConfig(args []string, getenv func(string) string) (runConfig, error) {
 		return runConfig{}, err
 	}
 	return cfg, nil
+}
+
+// checkHost checks the values that name things of this host, which would otherwise fail only
+// once the mesh or a listener starts (exit status 1, after other parts started): the mesh's
+// listen interface must exist and have an IPv4 address (what the mesh binds and advertises when it
+// starts; lo has 127.0.0.1), and every listen address with an IP must
+// use an address of this host (or the unspecified address; a discovery listen address may also
+// be a multicast group).
+func checkHost(cfg runConfig) error {
+	if name := cfg.Mesh.ListenInterface; name != "" {
+		if err := checkInterface(name); err != nil {
+			return err
+		}
+	}
+	local, err := localAddrs()
+	if err != nil {
+		return fmt.Errorf("config: listing this host's addresses: %w", err)
+	}
+	for _, a := range []struct {
+		what, addr  string
+		multicastOK bool
+	}{
+		{"mqtt listen address", cfg.Bridge.ListenAddress, false},
+		{"mesh listen address", cfg.Mesh.ListenAddress, false},
+		{"mesh discovery listen address", cfg.Mesh.DiscoveryListen, true},
+		{"metrics listen address", cfg.MetricsListen, false},
+	} {
+		if a.addr == "" {
+			continue
+		}
+		host, _, err := net.SplitHostPort(a.addr)
+		if err != nil {
+			continue // the syntax was checked before
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil {
+			continue // a host name (metrics only): resolved when the listener starts
+		}
+		ip = ip.Unmap()
+		if ip.IsUnspecified() || local[ip] || (a.multicastOK && ip.IsMulticast()) {
+			continue
+		}
+		return fmt.Errorf("%s %q: %s is not an address of this host", a.what, a.addr, ip)
+	}
+	return nil
+}
+
+// checkInterface reports an interface the mesh could not use, naming the ones there are.
+func checkInterface(name string) error {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		var names []string
+		if all, e := net.Interfaces(); e == nil {
+			for _, i := range all {
+				names = append(names, i.Name)
+			}
+		}
+		return fmt.Errorf("mesh listen interface %q: %w (interfaces here: %s)", name, err, strings.Join(names, ", "))
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return fmt.Errorf("mesh listen interface %q: %w", name, err)
+	}
+	for _, a := range addrs {
+		if ipnet, ok := a.(*net.IPNet); ok && ipnet.IP.To4() != nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("mesh listen interface %q has no IPv4 address", name)
+}
+
+// localAddrs returns the IP addresses of this host's interfaces.
+func localAddrs() (map[netip.Addr]bool, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[netip.Addr]bool, len(addrs))
+	for _, a := range addrs {
+		if ipnet, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(ipnet.IP); ok {
+				out[ip.Unmap()] = true
+			}
+		}
+	}
+	return out, nil
 }
 
 // applyFile overlays the YAML file at path.

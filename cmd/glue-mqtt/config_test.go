@@ -62,7 +62,8 @@ log:
 		mesh.EnvListenInterface: "env0",
 		mesh.EnvDiscoveryRate:   "300",
 	})
-	cfg, err := loadConfig([]string{"-config", file, "-mqtt", "127.0.0.1:2003", "-network", "from-flag", "-log-level", "debug"}, e)
+	// parseConfig: the interfaces named here do not exist (loadConfig would refuse them).
+	cfg, err := parseConfig([]string{"-config", file, "-mqtt", "127.0.0.1:2003", "-network", "from-flag", "-log-level", "debug"}, e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +108,17 @@ func TestBadValues(t *testing.T) {
 		"packet over mesh limit": {args: []string{"-max-packet-size", "99999999"}, want: "max packet size"},
 		"missing file":           {args: []string{"-config", "/nonexistent/glue.yaml"}, want: "config"},
 		"bad endpoint ID":        {file: "mesh:\n  endpoint_id: not-a-uuid\n", want: "UUID"},
+		// Values that name things of this host, checked before anything starts.
+		"no such interface flag":   {args: []string{"-interface", "nope0"}, want: `mesh listen interface "nope0"`},
+		"no such interface env":    {env: map[string]string{mesh.EnvListenInterface: "nope0"}, want: "nope0"},
+		"no such interface YAML":   {file: "mesh:\n  listen_interface: nope0\n", want: "nope0"},
+		"mqtt address not local":   {args: []string{"-mqtt", "203.0.113.7:1883"}, want: "not an address of this host"},
+		"mesh address not local":   {env: map[string]string{mesh.EnvListenAddress: "203.0.113.7:0"}, want: "mesh listen address"},
+		"discovery listen foreign": {env: map[string]string{mesh.EnvDiscoveryListen: "203.0.113.7:27320"}, want: "discovery listen"},
+		"metrics port too large":   {args: []string{"-metrics", "127.0.0.1:99999"}, want: "metrics listen address"},
+		"metrics port a name":      {args: []string{"-metrics", "127.0.0.1:http"}, want: "want a number"},
+		"metrics address foreign":  {args: []string{"-metrics", "203.0.113.7:9321"}, want: "not an address of this host"},
+		"mesh address unparsable":  {env: map[string]string{mesh.EnvListenAddress: "here:1"}, want: "listen address"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -165,6 +177,21 @@ func TestExampleConfigsLoad(t *testing.T) {
 	}
 	if r := loaded["rendezvous.yaml"]; strings.HasPrefix(r.Mesh.DiscoveryTarget, "239.") {
 		t.Errorf("rendezvous.yaml uses multicast discovery: %s", r.Mesh.DiscoveryTarget)
+	}
+	// The LAN example leaves the interface to the default route, as its comment says, so that it
+	// runs on any host as it is.
+	if l, ok := loaded["lan-multicast.yaml"]; !ok || l.Mesh.ListenInterface != "" || !strings.HasPrefix(l.Mesh.DiscoveryTarget, "239.") {
+		t.Errorf("lan-multicast.yaml: interface %q, discovery %q; want the default route's interface and multicast", l.Mesh.ListenInterface, l.Mesh.DiscoveryTarget)
+	}
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(body), "listen_interface:") && !strings.Contains(string(body), "# listen_interface:") &&
+			!strings.Contains(string(body), "listen_interface: lo") {
+			t.Errorf("%s names a network interface other than lo; leave it commented out as an example", f)
+		}
 	}
 }
 
