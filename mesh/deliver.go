@@ -18,7 +18,10 @@ func (e *Endpoint) deliverLoop() {
 		select {
 		case d := <-e.delivery:
 			matched = e.dispatch(d, matched[:0])
-			if e.handlersBehind.Load() && len(e.delivery) < cap(e.delivery)/2 && e.handlersBehind.CompareAndSwap(true, false) {
+			// The loop stops reading a peer when the queue is full (handlersBehind); wake it once
+			// half the queue is free. It raises the flag before it looks at the queue a last
+			// time, so a queue drained meanwhile is seen by one side or the other.
+			if e.handlersBehind.Load() && len(e.delivery) <= cap(e.delivery)/2 && e.handlersBehind.CompareAndSwap(true, false) {
 				select {
 				case e.wake <- struct{}{}:
 				default:

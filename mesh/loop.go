@@ -53,6 +53,10 @@ type core struct {
 		now  time.Time
 	}
 
+	// testHookBlocking, when set (tests only), runs when drainReceiver has found the delivery
+	// queue full, before it records that it waits for the handlers.
+	testHookBlocking func()
+
 	stopping     bool
 	stopDeadline time.Time
 	dupWarned    map[uint64]bool // sessions of another endpoint using our ID, warned once (bounded)

@@ -210,12 +210,19 @@ func (c *core) onData(d *wire.Data) error {
 // drainReceiver hands the peer's in-order fragments on, as long as the handlers keep up.
 func (c *core) drainReceiver(p *peer, now time.Time) {
 	for !p.blocked {
-		if len(c.e.delivery) >= cap(c.e.delivery)-1 {
+		if c.deliveryFull() {
 			// Leave the rest in the transport: its window fills, the sender waits. The delivery
-			// goroutine wakes us when it has caught up.
-			p.blocked = true
+			// goroutine wakes us when it has caught up. Raise the flag first and look again: the
+			// delivery goroutine may have drained the whole queue since we looked, and then it
+			// would never see the flag (a lost wake-up that stalled the channel for ever).
+			if c.testHookBlocking != nil {
+				c.testHookBlocking()
+			}
 			c.e.handlersBehind.Store(true)
-			return
+			if c.deliveryFull() {
+				p.blocked = true
+				return
+			}
 		}
 		f, ok := p.rcv.Pop()
 		if !ok {
@@ -235,6 +242,12 @@ func (c *core) drainReceiver(p *peer, now time.Time) {
 			c.handleMessage(p, f.MsgID, msg, true, now)
 		}
 	}
+}
+
+// deliveryFull reports whether the delivery queue has no room for reliable messages (one slot is
+// left for best effort).
+func (c *core) deliveryFull() bool {
+	return len(c.e.delivery) >= max(cap(c.e.delivery)-1, 1)
 }
 
 // onAck feeds an acknowledgement to the peer's sender.
