@@ -18,6 +18,10 @@
 // bridge forward chain, numgen random), duplication (nft netdev ingress "dup to" the destination
 // port), partitions (bridge forward drops between port sets, multicast included) and a multicast
 // block for the rendezvous tests. Every rule lives in nft tables owned by the Lab and can be
-// removed again; delay and reordering are not possible with the kernel here (no sch_netem) and are
-// injected inside glue-mqtt through its test-only GLUE_TEST_IMPAIR variable.
+// removed again. Delay and reordering are not possible with the kernel here (no sch_netem) and are
+// injected inside glue-mqtt: on every datagram through its test-only GLUE_TEST_IMPAIR variable,
+// or per directed link at run time with Lab.Impair / ClearImpair, which rewrite the sender's
+// rules file (GLUE_TEST_IMPAIR_FILE, with Options.Impairable) and wait until glue-mqtt has logged
+// it in force. Every glue-mqtt serves Prometheus /metrics on MetricsAddress inside its host
+// (Host.ScrapeMetrics), where it also counts what the impairment did.
 package netlab

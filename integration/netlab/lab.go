@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Subnet is the /24 every Lab's hosts live in (link-local, never routed): host i is Subnet.i.
@@ -30,6 +33,11 @@ const NamePrefix = "gmnl"
 type Options struct {
 	// Hosts is the number of host namespaces (1..250).
 	Hosts int
+	// Impairable starts every glue-mqtt with a per-host impairment rules file
+	// (GLUE_TEST_IMPAIR_FILE), so that Impair can delay, reorder, drop or duplicate what it sends
+	// per link at run time. Off by default: the wrapped socket sends and receives one datagram
+	// per system call instead of in batches.
+	Impairable bool
 }
 
 // Lab is one bridged segment with its hosts, owned by one test.
@@ -41,6 +49,10 @@ type Lab struct {
 
 	faultsMu sync.Mutex
 	faults   faultState
+
+	impairable bool
+	impairMu   sync.Mutex
+	impairs    map[Link]string // faultnet spec by link, for the rules files
 
 	logDir string // the glue-mqtt logs, one file per host and boot
 
@@ -112,7 +124,8 @@ func New(t testing.TB, opts Options) *Lab {
 		t.Logf("integration: netlab: sweeping stale namespaces: %v", err)
 	}
 	prefix := fmt.Sprintf("%s%d-%d", NamePrefix, os.Getpid(), labCounter.Add(1))
-	lab := &Lab{t: t, Prefix: prefix, Switch: prefix + "sw", logDir: t.TempDir()}
+	lab := &Lab{t: t, Prefix: prefix, Switch: prefix + "sw", logDir: t.TempDir(),
+		impairable: opts.Impairable, impairs: map[Link]string{}}
 	t.Cleanup(lab.Close)
 	start := time.Now()
 	if err := lab.build(opts.Hosts); err != nil {
@@ -163,6 +176,26 @@ func (l *Lab) build(n int) error {
 		}
 	}
 	return nil
+}
+
+// BaseEnv is the glue-mqtt environment of a host on this Lab: MQTT on the host's own
+// 127.0.0.1:1883, the mesh on its veth, a network ID unique to the Lab, the endpoint name h<i>
+// and an endpoint ID that is stable across restarts of the host (so a restart is a restart),
+// Prometheus metrics on MetricsAddress, and with Options.Impairable the host's impairment rules
+// file (ImpairFile).
+func (l *Lab) BaseEnv(h *Host) map[string]string {
+	env := map[string]string{
+		"GLUE_MQTT_LISTEN_ADDRESS":    "127.0.0.1:1883",
+		"GLUE_LISTEN_INTERFACE":       h.Veth,
+		"GLUE_NETWORK_ID":             l.Prefix,
+		"GLUE_ENDPOINT_NAME":          h.Name,
+		"GLUE_ENDPOINT_ID":            uuid.NewSHA1(uuid.NameSpaceOID, []byte(l.Prefix+"/"+h.Name)).String(),
+		"GLUE_METRICS_LISTEN_ADDRESS": MetricsAddress,
+	}
+	if l.impairable {
+		env["GLUE_TEST_IMPAIR_FILE"] = l.ImpairFile(h)
+	}
+	return env
 }
 
 // Host returns host i (1-based).
@@ -234,6 +267,32 @@ func SweepStale() error {
 			continue
 		}
 		errs = append(errs, deleteNamespace(name))
+	}
+	return errors.Join(errs...)
+}
+
+// SweepStaleDirs removes the entries of parent named prefix<pid>-... whose pid is no longer
+// running: what test processes that died (a panic, a -timeout) left behind, such as the
+// directory holding a glue-mqtt binary built for one run.
+func SweepStaleDirs(parent, prefix string) error {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return fmt.Errorf("integration: sweeping %s: %w", parent, err)
+	}
+	re := regexp.MustCompile("^" + regexp.QuoteMeta(prefix) + `(\d+)-`)
+	var errs []error
+	for _, e := range entries {
+		m := re.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		pid, err := strconv.Atoi(m[1])
+		if err != nil || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(parent, e.Name())); err != nil {
+			errs = append(errs, fmt.Errorf("integration: sweeping %s: %w", e.Name(), err))
+		}
 	}
 	return errors.Join(errs...)
 }

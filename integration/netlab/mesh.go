@@ -92,3 +92,50 @@ func (l *Lab) WaitForgotten(ctx context.Context, peer string, observers ...int) 
 		}
 	}
 }
+
+// MeshCompletedAt returns when the mesh of hosts (all when none are given) became complete: the
+// latest of the "peer joined" / "peer restarted" events by which each host last learnt of each
+// other one, in glue-mqtt's own log time. Unlike the moment a poll notices, it does not depend
+// on how fast the harness looks. The mesh must be complete (see WaitMesh).
+func (l *Lab) MeshCompletedAt(hosts ...int) (time.Time, error) {
+	if len(hosts) == 0 {
+		hosts = l.Indices()
+	}
+	if ok, missing := meshComplete(l, hosts); !ok {
+		return time.Time{}, fmt.Errorf("integration: mesh not complete: %s", missing)
+	}
+	var last time.Time
+	for _, i := range hosts {
+		events := l.Host(i).Process().Events()
+		for _, j := range hosts {
+			if i == j {
+				continue
+			}
+			var learnt time.Time
+			for _, ev := range events {
+				if ev.Name == l.Host(j).Name && ev.Kind != "gone" {
+					learnt = ev.At()
+				}
+			}
+			if learnt.After(last) {
+				last = learnt
+			}
+		}
+	}
+	return last, nil
+}
+
+// GoneAt returns when the host observer's glue-mqtt last logged peer as gone after since (in its
+// own log time), and why.
+func (l *Lab) GoneAt(observer int, peer string, since time.Time) (at time.Time, reason string, ok bool) {
+	p := l.Host(observer).Process()
+	if p == nil {
+		return time.Time{}, "", false
+	}
+	for _, ev := range p.Events() {
+		if ev.Name == peer && ev.Kind == "gone" && ev.Time.After(since) {
+			at, reason, ok = ev.At(), ev.Reason, true
+		}
+	}
+	return at, reason, ok
+}

@@ -3,46 +3,23 @@ package netlab
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
-	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// udpProbe sends count datagrams from one host to addr (paced in small bursts, so that socket
-// buffers never overflow and every shortfall is the fault under test) while the receiver counts
-// them, and returns what arrived.
+// udpProbe is ProbeUnicast, failing the test on an error.
 func udpProbe(t *testing.T, from *Host, to *net.UDPConn, addr *net.UDPAddr, count int) int {
 	t.Helper()
-	var got int
-	var wg sync.WaitGroup
-	msg := fmt.Appendf(nil, "netlab probe %d", rand.Int64())
-	sent := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		got = CountDatagrams(to, msg, sent, 300*time.Millisecond, time.Now().Add(15*time.Second))
-	}()
-	senderDone := sync.OnceFunc(func() { close(sent) })
-	defer wg.Wait()
-	defer senderDone() // also on t.Fatal, so the counter stops
-	out, err := from.ListenUDP(from.Addr.String() + ":0")
+	got, err := ProbeUnicast(from, to, addr, count)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer out.Close()
-	for i := 0; i < count; i++ {
-		if _, err := out.WriteToUDP(msg, addr); err != nil {
-			t.Fatalf("integration: %s: send %d: %v", from.Name, i, err)
-		}
-		if i%20 == 19 {
-			time.Sleep(200 * time.Microsecond) // pacing, not synchronisation
-		}
-	}
-	senderDone()
-	wg.Wait()
 	return got
 }
 
@@ -109,41 +86,19 @@ func TestNetlabSegment(t *testing.T) {
 	t.Logf("summary: segment of 3 hosts: unicast and multicast OK, 0 namespaces left after cleanup")
 }
 
-// multicastProbe sends count datagrams to group from host h and counts them on each receiver.
+// multicastProbe is ProbeMulticast, failing the test on an error.
 func multicastProbe(t *testing.T, from *Host, group *net.UDPAddr, rxs []*net.UDPConn, count int) []int {
 	t.Helper()
-	counts := make([]int, len(rxs))
-	var wg sync.WaitGroup
-	msg := fmt.Appendf(nil, "netlab multicast probe %d", rand.Int64())
-	sent := make(chan struct{})
-	senderDone := sync.OnceFunc(func() { close(sent) })
-	defer wg.Wait()
-	defer senderDone()
-	for i, rx := range rxs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			counts[i] = CountDatagrams(rx, msg, sent, 300*time.Millisecond, time.Now().Add(10*time.Second))
-		}()
-	}
-	tx, err := from.ListenMulticastUDP(&net.UDPAddr{IP: group.IP, Port: 0})
+	counts, err := ProbeMulticast(from, group, rxs, count)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Close()
-	for i := 0; i < count; i++ {
-		if _, err := tx.WriteToUDP(msg, group); err != nil {
-			t.Fatalf("multicast send: %v", err)
-		}
-	}
-	senderDone()
-	wg.Wait()
 	return counts
 }
 
 // TestNetlabFaults applies and removes each kind of nft fault and measures its effect.
 func TestNetlabFaults(t *testing.T) {
-	lab := New(t, Options{Hosts: 3})
+	lab := New(t, Options{Hosts: 3, Impairable: true})
 	h1, h2, h3 := lab.Host(1), lab.Host(2), lab.Host(3)
 	rx2, addr2 := listen(t, h2, 40010)
 	rx3, addr3 := listen(t, h3, 40011)
@@ -218,6 +173,9 @@ func TestNetlabFaults(t *testing.T) {
 	if strings.Contains(rules, "drop") || strings.Contains(rules, "dup") {
 		t.Errorf("rules left after ClearFaults:\n%s", rules)
 	}
+
+	// Delay inside glue-mqtt, per link and at run time: MQTT latency h1->h2 against h1->h3.
+	summary = append(summary, impairmentLatency(t, lab)...)
 	t.Logf("summary: faults %s", strings.Join(summary, " "))
 }
 
@@ -226,7 +184,7 @@ func TestNetlabProcesses(t *testing.T) {
 	lab := New(t, Options{Hosts: 1})
 	h := lab.Host(1)
 	p, err := h.Start("/bin/sh", map[string]string{"GLUE_ENDPOINT_NAME": "h1"},
-		"-c", `echo 'time=x level=INFO msg="mesh: peer joined" peer=abc name=h9 addr=1.2.3.4:5'; echo "env=$GLUE_ENDPOINT_NAME ns=$(readlink /proc/self/ns/net)"; exec sleep 60`)
+		"-c", `echo 'time=2030-01-02T03:04:05.678Z level=INFO msg="mesh: peer joined" peer=abc name=h9 addr=1.2.3.4:5'; echo "env=$GLUE_ENDPOINT_NAME ns=$(readlink /proc/self/ns/net)"; exec sleep 60`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,6 +199,23 @@ func TestNetlabProcesses(t *testing.T) {
 	if !p.Knows("h9") {
 		t.Errorf("peer line not parsed: events %v", p.Events())
 	}
+	if ev := p.Events(); len(ev) != 1 || !ev[0].Logged.Equal(time.Date(2030, 1, 2, 3, 4, 5, 678e6, time.UTC)) {
+		t.Errorf("logged time not parsed: events %v", ev)
+	}
+	// The process runs in the host's namespace, not in ours: its /proc/PID/ns/net is the
+	// namespace file the Lab created (the same inode), and what it printed says so too.
+	want := namespaceInode(t, "/var/run/netns/"+h.NS)
+	link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", p.PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if link != fmt.Sprintf("net:[%d]", want) || link == own || !strings.Contains(p.Log(), "ns="+link) {
+		t.Errorf("process in namespace %s (printed %q), want net:[%d] of %s (the test runs in %s)", link, p.Log(), want, h.NS, own)
+	}
 	rss, err := p.RSS()
 	if err != nil || rss <= 0 {
 		t.Errorf("RSS: %d, %v", rss, err)
@@ -249,12 +224,127 @@ func TestNetlabProcesses(t *testing.T) {
 	if !p.Exited() {
 		t.Fatal("process still running after Kill")
 	}
+	if p.KilledAt().IsZero() || p.KilledAt().After(time.Now()) {
+		t.Errorf("kill time %v", p.KilledAt())
+	}
+	if _, err := p.RSS(); err == nil {
+		t.Error("RSS of a dead process read without an error")
+	}
 	p2, err := h.Restart("/bin/sh")
-	if err == nil {
-		defer h.Kill()
+	if err != nil {
+		t.Fatalf("restart: %v", err)
 	}
-	if err != nil || p2.Boot != 2 || p2.PID == p.PID {
-		t.Fatalf("restart: %v boot %d pid %d (was %d)", err, p2.Boot, p2.PID, p.PID)
+	defer h.Kill()
+	if p2.Boot != 2 || p2.PID == p.PID {
+		t.Fatalf("restart: boot %d pid %d (was %d)", p2.Boot, p2.PID, p.PID)
 	}
-	t.Logf("summary: process start/kill/restart OK, rss of stand-in %d KiB", rss>>10)
+	t.Logf("summary: process start/kill/restart OK in namespace %s, rss of stand-in %d KiB", link, rss>>10)
+}
+
+func namespaceInode(t *testing.T, path string) uint64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		t.Fatalf("%s: no inode", path)
+	}
+	return st.Ino
+}
+
+// TestSweepStale: a namespace named after a test process that is gone is deleted; one named
+// after a live process is kept.
+func TestSweepStale(t *testing.T) {
+	Require(t)
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	live := exec.Command("sleep", "60")
+	if err := live.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = live.Process.Kill()
+		_ = live.Wait()
+	}()
+	if processAlive(gone.Process.Pid) || !processAlive(live.Process.Pid) {
+		t.Fatalf("pid %d should be gone and %d alive", gone.Process.Pid, live.Process.Pid)
+	}
+	staleNS := fmt.Sprintf("%s%d-1sw", NamePrefix, gone.Process.Pid)
+	liveNS := fmt.Sprintf("%s%d-1sw", NamePrefix, live.Process.Pid)
+	for _, ns := range []string{staleNS, liveNS} {
+		if err := runIP("netns", "add", ns); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := deleteNamespace(ns); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	if err := SweepStale(); err != nil {
+		t.Fatal(err)
+	}
+	if names, _ := Namespaces(staleNS); len(names) != 0 {
+		t.Errorf("stale namespace %s left: %v", staleNS, names)
+	}
+	if names, _ := Namespaces(liveNS); len(names) != 1 {
+		t.Errorf("namespace %s of a live process swept: %v", liveNS, names)
+	}
+	t.Logf("summary: SweepStale removed %s (pid gone), kept %s (pid alive)", staleNS, liveNS)
+}
+
+// TestSweepStaleDirs: directories named after a test process that is gone are removed, others
+// stay. (No root needed.)
+func TestSweepStaleDirs(t *testing.T) {
+	parent := t.TempDir()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	const prefix = "glue-mqtt-netlab-"
+	names := map[string]bool{ // name: should stay
+		fmt.Sprintf("%s%d-123", prefix, gone.Process.Pid): false,
+		fmt.Sprintf("%s%d-456", prefix, os.Getpid()):      true,
+		fmt.Sprintf("%s%d-789", prefix, os.Getppid()):     true,
+		prefix + "123abc": true, // an older name without a pid
+		fmt.Sprintf("other-%d-1", gone.Process.Pid): true,
+	}
+	for name := range names {
+		if err := os.MkdirAll(filepath.Join(parent, name, "bin"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := SweepStaleDirs(parent, prefix); err != nil {
+		t.Fatal(err)
+	}
+	for name, stay := range names {
+		_, err := os.Stat(filepath.Join(parent, name))
+		if stay != (err == nil) {
+			t.Errorf("%s: exists=%v, want %v", name, err == nil, stay)
+		}
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	m, err := parseMetrics(strings.NewReader(`# HELP go_goroutines Number of goroutines.
+# TYPE go_goroutines gauge
+go_goroutines 17
+glue_mesh_test_impairment_total{action="delayed"} 1234
+go_memstats_heap_inuse_bytes 4.194304e+06
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for series, want := range map[string]float64{"go_goroutines": 17, `glue_mesh_test_impairment_total{action="delayed"}`: 1234, "go_memstats_heap_inuse_bytes": 4194304} {
+		if v, ok := m.Value(series); !ok || v != want {
+			t.Errorf("%s = %v %v, want %v", series, v, ok, want)
+		}
+	}
+	if _, err := parseMetrics(strings.NewReader("go_goroutines many\n")); err == nil {
+		t.Error("a bad value parsed")
+	}
 }

@@ -1,65 +1,17 @@
 package netlab
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/google/uuid"
 )
-
-// Build compiles ./cmd/glue-mqtt of the module that contains the current directory into dir and
-// returns the binary's path.
-func Build(ctx context.Context, dir string) (string, error) {
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("integration: go env GOMOD: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	if root == "." || root == "" {
-		return "", errors.New("integration: not inside a Go module")
-	}
-	bin := filepath.Join(dir, "glue-mqtt")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/glue-mqtt")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("integration: go build ./cmd/glue-mqtt: %w\n%s", err, out)
-	}
-	return bin, nil
-}
-
-// BaseEnv is the glue-mqtt environment of a host on this Lab: MQTT on the host's own
-// 127.0.0.1:1883, the mesh on its veth, a network ID unique to the Lab, the endpoint name h<i>
-// and an endpoint ID that is stable across restarts of the host (so a restart is a restart).
-func (l *Lab) BaseEnv(h *Host) map[string]string {
-	return map[string]string{
-		"GLUE_MQTT_LISTEN_ADDRESS": "127.0.0.1:1883",
-		"GLUE_LISTEN_INTERFACE":    h.Veth,
-		"GLUE_NETWORK_ID":          l.Prefix,
-		"GLUE_ENDPOINT_NAME":       h.Name,
-		"GLUE_ENDPOINT_ID":         uuid.NewSHA1(uuid.NameSpaceOID, []byte(l.Prefix+"/"+h.Name)).String(),
-	}
-}
-
-// PeerEvent is one "mesh: peer ..." log line of a glue-mqtt process.
-type PeerEvent struct {
-	Time   time.Time // when the harness read the line
-	Kind   string    // joined, restarted, gone
-	Name   string    // the peer's endpoint name
-	Reason string    // for gone: left, expired, restarted
-}
 
 // Process is one run of glue-mqtt in a host.
 type Process struct {
@@ -73,10 +25,13 @@ type Process struct {
 	exited  chan struct{}
 	exitErr error
 
-	mu     sync.Mutex
-	peers  map[string]bool
-	events []PeerEvent
-	lines  int
+	mu           sync.Mutex
+	peers        map[string]bool
+	events       []PeerEvent
+	lines        int
+	killedAt     time.Time // when Kill sent SIGKILL
+	impairDigest string    // of the impairment rules last logged as in force
+	impairLoads  int
 }
 
 // Start runs binary in the host with the given environment (on top of the test process's
@@ -149,10 +104,24 @@ func (h *Host) Stop(timeout time.Duration) {
 	}
 }
 
+// KilledAt is when Kill sent the process SIGKILL (zero if it did not).
+func (p *Process) KilledAt() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.killedAt
+}
+
 // signal sends sig and reports whether the process exited within wait.
 func (p *Process) signal(sig syscall.Signal, wait time.Duration) bool {
 	if p.Exited() {
 		return true
+	}
+	if sig == syscall.SIGKILL {
+		p.mu.Lock()
+		if p.killedAt.IsZero() {
+			p.killedAt = time.Now()
+		}
+		p.mu.Unlock()
 	}
 	_ = syscall.Kill(p.PID, sig)
 	select {
@@ -200,160 +169,6 @@ func (p *Process) RSS() (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("integration: %s: no VmRSS in /proc/%d/status", p.host.Name, p.PID)
-}
-
-// Peers returns the names of the peers the process currently knows, from its log.
-func (p *Process) Peers() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	names := make([]string, 0, len(p.peers))
-	for n, ok := range p.peers {
-		if ok {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	return names
-}
-
-// Knows reports whether the process currently knows peer name.
-func (p *Process) Knows(name string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.peers[name]
-}
-
-// Events returns the peer events logged so far.
-func (p *Process) Events() []PeerEvent {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]PeerEvent(nil), p.events...)
-}
-
-// LogLines returns how many log lines the process wrote so far.
-func (p *Process) LogLines() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.lines
-}
-
-// Log returns the process's log so far.
-func (p *Process) Log() string {
-	b, _ := os.ReadFile(p.LogPath)
-	return string(b)
-}
-
-var (
-	peerLine  = regexp.MustCompile(`msg="mesh: peer (joined|restarted|gone)"`)
-	nameAttr  = regexp.MustCompile(`\bname=("(?:[^"\\]|\\.)*"|\S+)`)
-	reasonArg = regexp.MustCompile(`\breason=(\S+)`)
-)
-
-func (p *Process) observe(line string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.lines++
-	m := peerLine.FindStringSubmatch(line)
-	if m == nil {
-		return
-	}
-	ev := PeerEvent{Time: time.Now(), Kind: m[1]}
-	if n := nameAttr.FindStringSubmatch(line); n != nil {
-		ev.Name = n[1]
-		if uq, err := strconv.Unquote(n[1]); err == nil {
-			ev.Name = uq
-		}
-	}
-	if r := reasonArg.FindStringSubmatch(line); r != nil {
-		ev.Reason = r[1]
-	}
-	p.events = append(p.events, ev)
-	p.peers[ev.Name] = ev.Kind != "gone"
-}
-
-// logScanner writes a process's output to its log file and feeds whole lines to observe.
-type logScanner struct {
-	mu      sync.Mutex
-	file    *os.File
-	proc    *Process
-	partial []byte
-}
-
-func (w *logScanner) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	_, _ = w.file.Write(b)
-	w.partial = append(w.partial, b...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			break
-		}
-		w.proc.observe(string(w.partial[:i]))
-		w.partial = w.partial[i+1:]
-	}
-	if len(w.partial) > 1<<20 { // a line that never ends: keep memory bounded
-		w.partial = w.partial[:0]
-	}
-	return len(b), nil
-}
-
-func (w *logScanner) flush() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.partial) > 0 {
-		w.proc.observe(string(w.partial))
-		w.partial = nil
-	}
-}
-
-// The parent-death signal is sent when the OS thread that forked the child ends, not the process:
-// Do discards the OS threads it locks, and any of them may earlier have run a goroutine that
-// forked. So every child is forked from one goroutine locked to its own thread for the life of
-// the test process, a thread that therefore never ends early.
-var (
-	spawnOnce sync.Once
-	spawnReqs chan spawnRequest
-)
-
-type spawnRequest struct {
-	cmd  *exec.Cmd
-	done chan error
-}
-
-func startOnSpawner(cmd *exec.Cmd) error {
-	spawnOnce.Do(func() {
-		spawnReqs = make(chan spawnRequest)
-		go func() {
-			runtime.LockOSThread() // never unlocked: this thread lives as long as the process
-			for req := range spawnReqs {
-				req.done <- req.cmd.Start()
-			}
-		}()
-	})
-	done := make(chan error, 1)
-	spawnReqs <- spawnRequest{cmd, done}
-	return <-done
-}
-
-// childEnv is the test process's environment without GLUE_* variables (CI exports some for its
-// loopback tests), plus env.
-func childEnv(env map[string]string) []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GLUE_") {
-			out = append(out, kv)
-		}
-	}
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		out = append(out, k+"="+env[k])
-	}
-	return out
 }
 
 func (h *Host) dumpLogTail(lines int) {
