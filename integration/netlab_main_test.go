@@ -4,13 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,12 +24,19 @@ var (
 	netlabMessages = flag.Int("netlab.messages", 10000, "messages per QoS level in TestNetlabLossQoS")
 )
 
-// binDir holds the glue-mqtt binary built for this test binary; TestMain removes it.
+// binDir holds the glue-mqtt binary built for this test binary; TestMain removes it. Its name
+// carries the test process's PID, so that the directory of a run that crashed (a panic, a
+// -timeout) is recognised and removed by the next run.
 var binDir string
+
+const binDirPrefix = "glue-mqtt-netlab-"
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	dir, err := os.MkdirTemp("", "glue-mqtt-netlab-")
+	if err := netlab.SweepStaleDirs(os.TempDir(), binDirPrefix); err != nil {
+		fmt.Fprintln(os.Stderr, "integration: removing binaries of earlier runs:", err)
+	}
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", binDirPrefix, os.Getpid()))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration:", err)
 		os.Exit(1)
@@ -103,9 +109,22 @@ func hostCount(min int) int {
 	return *netlabHosts
 }
 
-// sinceLastStart is how long ago the most recently started glue-mqtt of the given hosts (all when
-// none are given) was started: the reference for discovery times.
-func sinceLastStart(lab *netlab.Lab, hosts ...int) time.Duration {
+// loadBudget scales a time budget measured for the default load (5 hosts, 10,000 messages) to
+// hosts and messages: linearly in the subscriber hosts (the publisher sends each message to every
+// one of them) and in the messages (0: not message-bound), never below base.
+func loadBudget(base time.Duration, hosts, messages int) time.Duration {
+	f := float64(hosts-1) / 4
+	if messages > 0 {
+		f *= float64(messages) / 10000
+	}
+	return time.Duration(float64(base) * max(f, 1))
+}
+
+// meshJoinTime is how long after the most recently started glue-mqtt of the given hosts (all when
+// none are given) the mesh of all hosts became complete, from the processes' own peer events
+// (see netlab.Lab.MeshCompletedAt): the figure for discovery times.
+func meshJoinTime(t *testing.T, lab *netlab.Lab, hosts ...int) time.Duration {
+	t.Helper()
 	if len(hosts) == 0 {
 		hosts = lab.Indices()
 	}
@@ -115,7 +134,11 @@ func sinceLastStart(lab *netlab.Lab, hosts ...int) time.Duration {
 			last = p.Started
 		}
 	}
-	return time.Since(last)
+	at, err := lab.MeshCompletedAt()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at.Sub(last)
 }
 
 func timeout(t *testing.T, d time.Duration) context.Context {
@@ -241,21 +264,31 @@ func waitUnique(ctx context.Context, trackers []*tracker, topics []string, count
 }
 
 // publishSequence publishes count messages seq 0..count-1 on topic, at most window unacknowledged
-// at once, and returns when every one is acknowledged (PUBACK / PUBCOMP) or ctx ends.
-func publishSequence(ctx context.Context, c mqtt.Client, publisher, topic string, qos byte, count, window int) error {
+// at once, and returns when every one is acknowledged (PUBACK / PUBCOMP) or ctx ends. When acked
+// is not nil it counts the acknowledged messages as they come (in publish order).
+func publishSequence(ctx context.Context, c mqtt.Client, publisher, topic string, qos byte, count, window int, acked *atomic.Int64) error {
 	pending := make([]mqtt.Token, 0, window)
+	wait := func(tok mqtt.Token, seq int) error {
+		if err := netlab.WaitToken(ctx, tok); err != nil {
+			return fmt.Errorf("integration: publish %s seq %d: %w", topic, seq, err)
+		}
+		if acked != nil {
+			acked.Add(1)
+		}
+		return nil
+	}
 	for seq := 0; seq < count; seq++ {
 		if len(pending) == window {
-			if err := netlab.WaitToken(ctx, pending[0]); err != nil {
-				return fmt.Errorf("integration: publish %s seq %d: %w", topic, seq-window, err)
+			if err := wait(pending[0], seq-window); err != nil {
+				return err
 			}
 			pending = pending[1:]
 		}
 		pending = append(pending, c.Publish(topic, qos, false, payload(publisher, seq)))
 	}
 	for i, tok := range pending {
-		if err := netlab.WaitToken(ctx, tok); err != nil {
-			return fmt.Errorf("integration: publish %s seq %d: %w", topic, count-len(pending)+i, err)
+		if err := wait(tok, count-len(pending)+i); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -306,49 +339,39 @@ func probeMatrix(t *testing.T, ctx context.Context, lab *netlab.Lab, tag string)
 	return time.Since(start)
 }
 
-// sampleRSS returns the RSS of every running glue-mqtt of the Lab, in MiB, indexed by host.
-func sampleRSS(lab *netlab.Lab) []float64 {
+// sampleRSS returns the RSS of every glue-mqtt of the Lab, in MiB, indexed by host. A process
+// that is not running or whose RSS cannot be read is an error: a soak must not mistake a dead
+// process for a small one.
+func sampleRSS(lab *netlab.Lab) ([]float64, error) {
 	out := make([]float64, len(lab.Hosts))
 	for i, h := range lab.Hosts {
-		if p := h.Process(); p != nil && !p.Exited() {
-			if rss, err := p.RSS(); err == nil {
-				out[i] = float64(rss) / (1 << 20)
-			}
+		p := h.Process()
+		if p == nil || p.Exited() {
+			return nil, fmt.Errorf("integration: %s: glue-mqtt not running", h.Name)
 		}
+		rss, err := p.RSS()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = float64(rss) / (1 << 20)
 	}
-	return out
+	return out, nil
 }
 
-// metricsAddr is where the soak's glue-mqtt processes serve Prometheus metrics (inside each
-// host's namespace, so every host can use the same address).
-const metricsAddr = "127.0.0.1:9321"
-
-// sampleGoroutines reads go_goroutines from every host's /metrics (-1 where it fails).
-func sampleGoroutines(ctx context.Context, lab *netlab.Lab) []int {
-	out := make([]int, len(lab.Hosts))
+// sampleMetric reads series from every host's /metrics, indexed by host; a host that does not
+// answer, or lacks the series, is an error.
+func sampleMetric(ctx context.Context, lab *netlab.Lab, series string) ([]float64, error) {
+	out := make([]float64, len(lab.Hosts))
 	for i, h := range lab.Hosts {
-		out[i] = -1
-		client := &http.Client{
-			Timeout:   2 * time.Second,
-			Transport: &http.Transport{DialContext: h.DialContext, DisableKeepAlives: true},
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+metricsAddr+"/metrics", nil)
+		m, err := h.ScrapeMetrics(ctx)
 		if err != nil {
-			continue
+			return nil, err
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			continue
+		v, ok := m.Value(series)
+		if !ok {
+			return nil, fmt.Errorf("integration: %s: no %s on /metrics", h.Name, series)
 		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-		resp.Body.Close()
-		for _, line := range strings.Split(string(body), "\n") {
-			if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
-				if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-					out[i] = n
-				}
-			}
-		}
+		out[i] = v
 	}
-	return out
+	return out, nil
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/glue-mqtt/glue-mqtt/integration/netlab"
 )
 
-// lossyLinks is the fault of TestNetlabLossQoS and TestNetlabSoak: nft loss and duplication on
-// every link, and delay, jitter and reordering of every mesh datagram inside glue-mqtt.
+// The faults of TestNetlabLossQoS: nft loss and duplication on every link, and delay, jitter and
+// reordering of every mesh datagram inside glue-mqtt (GLUE_TEST_IMPAIR).
 const (
 	qosLoss      = 0.10
 	qosDuplicate = 0.05
@@ -26,7 +26,11 @@ func TestNetlabLossQoS(t *testing.T) {
 	count := *netlabMessages
 	lab := netlab.New(t, netlab.Options{Hosts: n})
 	timing := lossyDiscovery
-	ctx := timeout(t, 6*time.Minute)
+	// Budgets measured for the default 5 hosts and 10,000 messages (which take well under a
+	// minute per QoS level), scaled to -netlab.hosts and -netlab.messages.
+	publishBudget := loadBudget(4*time.Minute, n, count)
+	deliverBudget := loadBudget(2*time.Minute, n, count)
+	ctx := timeout(t, 2*(publishBudget+deliverBudget)+2*time.Minute)
 	if err := lab.SetLossAll(qosLoss); err != nil {
 		t.Fatal(err)
 	}
@@ -36,12 +40,13 @@ func TestNetlabLossQoS(t *testing.T) {
 	if err := lab.StartAll(ctx, bin, envFor(lab, timing, map[string]string{"GLUE_TEST_IMPAIR": qosImpair})); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lab.WaitMesh(timeout(t, 30*time.Second)); err != nil {
+	if _, err := lab.WaitMesh(timeout(t, loadBudget(30*time.Second, n, 0))); err != nil {
 		t.Fatal(err)
 	}
-	impairActive := strings.Contains(lab.Host(1).Process().Log(), "test impairment active")
-	if !impairActive {
-		t.Logf("note: glue-mqtt did not log \"test impairment active\": delay/jitter/reorder (GLUE_TEST_IMPAIR) may not be applied")
+	for _, h := range lab.Hosts {
+		if !strings.Contains(h.Process().Log(), "test impairment active") {
+			t.Fatalf("%s: glue-mqtt did not log \"test impairment active\": delay/jitter/reorder (GLUE_TEST_IMPAIR) not applied", h.Name)
+		}
 	}
 	var summary []string
 	for _, qos := range []byte{1, 2} {
@@ -65,11 +70,11 @@ func TestNetlabLossQoS(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			if err := publishSequence(timeout(t, 4*time.Minute), pub, "h1", topic, qos, count, 256); err != nil {
+			if err := publishSequence(timeout(t, publishBudget), pub, "h1", topic, qos, count, 256, nil); err != nil {
 				t.Fatal(err)
 			}
 			published := time.Since(start)
-			waitErr := waitUnique(timeout(t, 2*time.Minute), trackers, []string{topic}, count)
+			waitErr := waitUnique(timeout(t, deliverBudget), trackers, []string{topic}, count)
 			delivered := time.Since(start)
 			var lines []string
 			for _, tr := range trackers {
@@ -105,6 +110,27 @@ func TestNetlabLossQoS(t *testing.T) {
 	if counters["loss"] == 0 || counters["duplicate"] == 0 {
 		t.Errorf("the nft faults hit nothing (%v): the scenario did not test what it claims", counters)
 	}
-	t.Logf("summary: TestNetlabLossQoS hosts=%d messages=%d loss=%.0f%% dup=%.0f%% impair=%q (active=%v) frames_dropped=%d frames_duplicated=%d %s",
-		n, count, qosLoss*100, qosDuplicate*100, qosImpair, impairActive, counters["loss"], counters["duplicate"], strings.Join(summary, " "))
+	// Delay and reordering happen inside every glue-mqtt: each must have done both, as its
+	// /metrics counts say.
+	delayed, err := sampleMetric(ctx, lab, `glue_mesh_test_impairment_total{action="delayed"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reordered, err := sampleMetric(ctx, lab, `glue_mesh_test_impairment_total{action="reordered"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var impairLines []string
+	var delayedTotal, reorderedTotal float64
+	for i, h := range lab.Hosts {
+		impairLines = append(impairLines, fmt.Sprintf("%s:%.0f/%.0f", h.Name, delayed[i], reordered[i]))
+		delayedTotal += delayed[i]
+		reorderedTotal += reordered[i]
+		if delayed[i] == 0 || reordered[i] == 0 {
+			t.Errorf("%s: glue-mqtt delayed %.0f and reordered %.0f datagrams: want both > 0 (%s)", h.Name, delayed[i], reordered[i], qosImpair)
+		}
+	}
+	t.Logf("datagrams delayed/reordered by each glue-mqtt: %s", strings.Join(impairLines, " "))
+	t.Logf("summary: TestNetlabLossQoS hosts=%d messages=%d loss=%.0f%% dup=%.0f%% impair=%q frames_dropped=%d frames_duplicated=%d datagrams_delayed=%.0f datagrams_reordered=%.0f %s",
+		n, count, qosLoss*100, qosDuplicate*100, qosImpair, counters["loss"], counters["duplicate"], delayedTotal, reorderedTotal, strings.Join(summary, " "))
 }
