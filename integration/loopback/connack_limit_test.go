@@ -11,9 +11,10 @@ import (
 // imposed"); clients such as paho.golang rely on it to refuse an oversized publish themselves
 // instead of being disconnected without a reason.
 //
-// It fails with glue-mqtt as of this test: mochi v2.7.9's SendConnack (server.go, about line 607)
-// never sets Properties.MaximumPacketSize from Capabilities.MaximumPacketSize, and the bridge
-// does not add it either.
+// mochi v2.7.9's SendConnack (server.go, about line 607) never sets Properties.MaximumPacketSize
+// from Capabilities.MaximumPacketSize (and the bridge sets mochi's own limit to a higher hard
+// ceiling anyway), so the bridge adds the configured limit in OnPacketEncode; this test failed
+// before it did.
 func TestMQTT5ConnackAnnouncesMaximumPacketSize(t *testing.T) {
 	n := newNetwork(t)
 	a := n.start("A", "-max-packet-size", fmt.Sprint(maxPacketSize))

@@ -23,7 +23,8 @@ import (
 const (
 	startTimeout     = 15 * time.Second // a process until its MQTT listener serves
 	meshTimeout      = 15 * time.Second // a set of processes until each knows all the others
-	stopTimeout      = 8 * time.Second  // SIGTERM until the process is gone (glue-mqtt's own bound is 5 s)
+	shutdownBound    = 5 * time.Second  // glue-mqtt's own bound from signal to exit (cmd/glue-mqtt/run.go)
+	stopTimeout      = 7 * time.Second  // SIGTERM until the process is gone: the bound, plus slack for a loaded machine
 	discoveryRateMS  = 300
 	quietWindow      = 400 * time.Millisecond // listening for what must not arrive
 	deliveryDeadline = 10 * time.Second       // a message that must arrive
@@ -85,7 +86,10 @@ type instance struct {
 	started  time.Time
 	cmd      *exec.Cmd
 	log      *logBuffer
-	exited   chan struct{}
+	exited   chan struct{} // closed when the process has exited; then ProcessState is set
+	// noStart marks a process that failed to start (tryStart gave up on it): its exit status is
+	// not the test's concern.
+	noStart bool
 }
 
 // start runs one glue-mqtt process in the network with extra command-line args, and waits until
@@ -140,10 +144,14 @@ func (n *network) tryStart(name string, args []string) (*instance, error) {
 		return nil, err
 	}
 	go func() {
-		_ = cmd.Wait()
+		_ = cmd.Wait() // the status is read from cmd.ProcessState once exited is closed
 		close(inst.exited)
 	}()
 	t.Cleanup(func() { inst.stop(t) })
+	fail := func(err error) (*instance, error) {
+		inst.noStart = true
+		return nil, err
+	}
 
 	deadline := time.Now().Add(startTimeout)
 	for time.Now().Before(deadline) {
@@ -153,15 +161,17 @@ func (n *network) tryStart(name string, args []string) (*instance, error) {
 		}
 		select {
 		case <-inst.exited:
-			return nil, fmt.Errorf("exited early (%v):\n%s", cmd.ProcessState, inst.log.String())
+			return fail(fmt.Errorf("exited early (%v):\n%s", cmd.ProcessState, inst.log.String()))
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	return nil, fmt.Errorf("not serving after %v:\n%s", startTimeout, inst.log.String())
+	_ = cmd.Process.Kill()
+	return fail(fmt.Errorf("not serving after %v:\n%s", startTimeout, inst.log.String()))
 }
 
-// stop ends the process: SIGTERM, and SIGKILL if it does not exit in time. It prints the
-// process's log when the test failed.
+// stop ends the process: SIGTERM, and SIGKILL if it does not exit in time. The process must exit
+// with status 0 (a clean stop within glue-mqtt's own bound; it exits 1 when the bound passes),
+// also when it had already exited. It prints the process's log when the test failed.
 func (inst *instance) stop(t *testing.T) {
 	select {
 	case <-inst.exited:
@@ -174,6 +184,9 @@ func (inst *instance) stop(t *testing.T) {
 			_ = inst.cmd.Process.Kill()
 			<-inst.exited
 		}
+	}
+	if code := inst.cmd.ProcessState.ExitCode(); code != 0 && !inst.noStart {
+		t.Errorf("glue-mqtt %s exited with %v, want status 0 (a clean stop)", inst.name, inst.cmd.ProcessState)
 	}
 	if t.Failed() {
 		t.Logf("log of glue-mqtt %s (%s):\n%s", inst.name, inst.addr, tail(inst.log.String(), 60))
@@ -237,6 +250,45 @@ func startMesh(t *testing.T, count int, args ...string) []*instance {
 	}
 	n.waitMesh()
 	return out
+}
+
+// waitLog waits (bounded) until at least n lines of the process's log contain s, and reports
+// whether they did: the log reaches the test through a pipe, a little after the event.
+func (inst *instance) waitLog(s string, n int) bool {
+	deadline := time.Now().Add(deliveryDeadline)
+	for inst.log.count(s) < n {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+// signalAndWait sends sig and waits (up to limit) for the process to exit; it returns how long
+// that took and the exit code (-1 if it did not exit in time or died of a signal).
+func (inst *instance) signalAndWait(t *testing.T, sig os.Signal, limit time.Duration) (time.Duration, int) {
+	t.Helper()
+	start := time.Now()
+	if err := inst.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %v to glue-mqtt %s: %v", sig, inst.name, err)
+	}
+	select {
+	case <-inst.exited:
+		return time.Since(start), inst.cmd.ProcessState.ExitCode()
+	case <-time.After(limit):
+		return time.Since(start), -1
+	}
+}
+
+// needTool stops a test that lacks an external tool: a skip with the reason on a developer's
+// machine, a failure in CI (CI=true), where .ci/run installs every tool the tests use.
+func needTool(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but "+format, args...)
+	}
+	t.Skipf(format, args...)
 }
 
 // alive reports whether the process still runs.

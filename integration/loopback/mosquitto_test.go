@@ -18,11 +18,11 @@ import (
 // MQTT 5: a '+' filter, QoS 0, 1 and 2, and MQTT 5 user properties set with -D.
 func TestMosquittoClientsAcrossInstances(t *testing.T) {
 	if _, err := exec.LookPath("stdbuf"); err != nil {
-		t.Skipf("stdbuf (coreutils) not found: %v", err)
+		needTool(t, "stdbuf (coreutils) not found: %v", err)
 	}
 	for _, bin := range []string{"mosquitto_pub", "mosquitto_sub"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s not found (Debian package mosquitto-clients; .ci/run installs it): %v", bin, err)
+			needTool(t, "%s not found (Debian package mosquitto-clients; .ci/run installs it): %v", bin, err)
 		}
 	}
 	inst := startMesh(t, 2)

@@ -24,14 +24,14 @@ import (
 func TestMQTTjsGetsValidMQTT5Acks(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skipf("node not found (Debian packages nodejs and npm; .ci/run installs them): %v", err)
+		needTool(t, "node not found (Debian packages nodejs and npm; .ci/run installs them): %v", err)
 	}
 	dir, err := filepath.Abs("testdata/mqttjs")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "mqtt", "package.json")); err != nil {
-		t.Skipf("MQTT.js not installed: run `npm install` in %s (.ci/run does): %v", dir, err)
+		needTool(t, "MQTT.js not installed: run `npm install` in %s (.ci/run does): %v", dir, err)
 	}
 	inst := startMesh(t, 2)
 	a, b := inst[0], inst[1]
