@@ -58,8 +58,8 @@ func testShutdown(t *testing.T, sig os.Signal) {
 
 	pub5 := connectV5(t, a, "shutdown-pub5")
 	v3lost := make(chan error, 1)
-	pub3 := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://"+a.addr).SetClientID("shutdown-pub3").
-		SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(5*time.Second).
+	pub3 := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + a.addr).SetClientID("shutdown-pub3").
+		SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) { v3lost <- err }))
 	if tok := pub3.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("v3 publisher: connect: %v", tok.Error())
