@@ -141,6 +141,11 @@ func (c *core) dropPeer(p *peer, reason string) {
 	}
 	c.bestEffort.DropSource(p.key())
 	c.inOrder.DropSource(p.key())
+	c.window -= p.window
+	p.window, p.partial = 0, false
+	if c.progress == p {
+		c.progress = nil
+	}
 	delete(c.peers, p.id)
 	if p.dirty {
 		c.flushPeer(p) // a goodbye-time datagram still goes out

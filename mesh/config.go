@@ -53,8 +53,11 @@ type Config struct {
 	MTU int
 	// MaxMessageSize bounds one message (topic, metadata and payload). Default 16 MiB.
 	MaxMessageSize int
-	// ReassemblyBudget bounds the bytes held in partially received best-effort messages over
-	// all peers. Default 64 MiB.
+	// ReassemblyBudget bounds, over all peers, the bytes held in partially received messages:
+	// best-effort fragments, reliable fragments in the receive windows, and the reliable
+	// messages being reassembled. Reliable data beyond it is refused unacknowledged (the sender
+	// retransmits later), never dropped once acknowledged; so that partial messages cannot wait
+	// for each other, one peer may exceed it by the message it is completing. Default 64 MiB.
 	ReassemblyBudget int64
 	// ReassemblyTimeout drops a partial message that got no fragment for this long. Default 10s.
 	ReassemblyTimeout time.Duration

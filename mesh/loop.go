@@ -36,7 +36,14 @@ type core struct {
 	maxFrames int // frame bytes per datagram
 
 	congested bool // some peer's backlog is full: take no new publish (see publish.go)
-	waiters   []*syncWaiter
+
+	// The reassembly budget (see admitReliable).
+	budget   int64
+	window   int64 // bytes in the peers' receive windows (sum of peer.window)
+	progress *peer // the peer that may exceed the budget to complete what it holds
+	heldPeak int64
+
+	waiters []*syncWaiter
 
 	localFilters []string // our interest as last announced
 	localVersion uint64
@@ -74,9 +81,10 @@ func newCore(e *Endpoint, data PacketConn, advertised netip.AddrPort, targets []
 	fc.MaxMessage = e.cfg.MaxMessageSize
 	fc.Budget = e.cfg.ReassemblyBudget
 	fc.Timeout = e.cfg.ReassemblyTimeout
-	// Reliable messages arrive in order, so each peer has at most one partial message; its size
-	// is bounded by MaxMessage, and the budget must not refuse a fragment the transport has
-	// already acknowledged.
+	// Reliable messages arrive in order, so each peer has at most one partial message. The
+	// reassembler must not refuse a fragment the transport has already acknowledged: the global
+	// budget is applied before the fragment is acknowledged instead (admitReliable), and the
+	// partial goes when it completes or the peer does.
 	inOrder := fc
 	inOrder.Budget = 1 << 62
 	inOrder.Timeout = 24 * time.Hour
@@ -95,6 +103,7 @@ func newCore(e *Endpoint, data PacketConn, advertised netip.AddrPort, targets []
 		targets:    targets,
 		multicast:  multicast,
 		nextMsgID:  1,
+		budget:     e.cfg.ReassemblyBudget,
 		maxFrames:  maxFrames,
 		chunk:      maxFrames - wire.DataOverhead(maxFrames),
 		sealBuf:    make([]byte, 0, e.cfg.MTU+64),

@@ -41,6 +41,9 @@ type peer struct {
 	backlog      []frag.Fragment // fragments of publishes waiting for room in snd
 	backlogBytes int
 
+	window  int64 // budget bytes of fragments accepted by rcv and not popped yet
+	partial bool  // a reliable message from the peer is in reassembly (core.inOrder)
+
 	frames   []byte // frames of the next datagram to this peer
 	dirty    bool   // listed in core.dirty
 	blocked  bool   // delivery queue was full: stopped popping rcv

@@ -185,9 +185,25 @@ func (c *core) onData(d *wire.Data) error {
 		return nil
 	}
 	if d.Reliable {
+		cost := windowCost(len(d.Payload))
+		if p.rcv.Wants(d.Seq) && !c.admitReliable(p, d.Seq, cost) {
+			// The reassembly budget is spent: refuse the fragment without acknowledging it, so
+			// the sender backs off and retransmits it later. (Duplicates still reach OnData,
+			// which acknowledges them again.)
+			c.e.stats.dropReassembly.Add(1)
+			return nil
+		}
 		f := frag.Fragment{MsgID: d.MsgID, Index: d.FragIndex, Count: d.FragCount, Data: clone(d.Payload)}
-		p.rcv.OnData(d.Seq, f, now)
+		if p.rcv.OnData(d.Seq, f, now) {
+			p.window += cost
+			c.window += cost
+			c.noteHeld()
+		}
 		c.drainReceiver(p, now)
+		return nil
+	}
+	if d.FragCount > 1 && c.held()+int64(len(d.Payload)) > c.budget {
+		c.e.stats.dropReassembly.Add(1) // best effort: a lost fragment
 		return nil
 	}
 	f := frag.Fragment{MsgID: d.MsgID, Index: d.FragIndex, Count: d.FragCount, Data: d.Payload}
@@ -228,20 +244,72 @@ func (c *core) drainReceiver(p *peer, now time.Time) {
 		if !ok {
 			return
 		}
+		cost := windowCost(len(f.Data))
+		p.window -= cost
+		c.window -= cost
 		if f.Count == 1 {
 			c.handleMessage(p, f.MsgID, f.Data, true, now)
 			continue
 		}
 		msg, complete, err := c.inOrder.Add(p.key(), f, now)
 		if err != nil {
+			// Only a broken sender gets here; let its partial message go, or it would hold
+			// budget until the peer leaves.
+			c.inOrder.DropSource(p.key())
+			p.partial = false
 			c.e.stats.dropReassembly.Add(1)
 			c.e.log.Warn("mesh: reliable message dropped", "peer", p.id.String(), "err", err)
 			continue
 		}
+		p.partial = !complete
+		c.noteHeld()
 		if complete {
 			c.handleMessage(p, f.MsgID, msg, true, now)
 		}
 	}
+}
+
+// The reassembly budget (Config.ReassemblyBudget) is global: it bounds what every peer holds in
+// partial best-effort messages, in reliable fragments accepted into its receive window and not
+// yet taken out, and in the reliable message being reassembled from them. Reliable data is
+// admitted against it before it is acknowledged, and never dropped once acknowledged: when the
+// budget is spent, a new reliable fragment is refused without an acknowledgement (the sender
+// takes it for a loss, backs off and retransmits). So that partial messages cannot wait for each
+// other for ever, one peer at a time may still take the fragment that extends its in-order
+// stream (everything it holds then moves on); the budget can so be exceeded by at most one
+// message in reassembly plus a fragment.
+
+// windowCost is what a reliable fragment held in a receive window costs in the budget: its data
+// and its share of the window's bookkeeping.
+func windowCost(n int) int64 { return int64(n) + 48 }
+
+// held is what the budget covers now.
+func (c *core) held() int64 {
+	return c.window + c.inOrder.Used() + c.bestEffort.Used()
+}
+
+// noteHeld records the high-water mark (tests).
+func (c *core) noteHeld() {
+	c.heldPeak = max(c.heldPeak, c.held())
+}
+
+// admitReliable decides whether a new reliable fragment (sequence number seq, cost bytes) from p
+// may enter its receive window.
+func (c *core) admitReliable(p *peer, seq uint64, cost int64) bool {
+	if c.held()+cost <= c.budget {
+		return true
+	}
+	if q := c.progress; q != nil && q != p {
+		if !q.gone && (q.window > 0 || q.partial) {
+			return false // another peer is completing what it holds
+		}
+		c.progress = nil
+	}
+	if p.blocked || seq != p.rcv.Expected() {
+		return false
+	}
+	c.progress = p
+	return true
 }
 
 // deliveryFull reports whether the delivery queue has no room for reliable messages (one slot is

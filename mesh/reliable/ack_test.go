@@ -98,3 +98,26 @@ func TestAckDelayTimer(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// Wants agrees with OnData: new in-window items are wanted, duplicates and items beyond the
+// window are not; Expected is the one that extends the in-order run.
+func TestReceiverWants(t *testing.T) {
+	r := NewReceiver[int](Config{MaxInFlight: 8})
+	now := time.Unix(0, 0)
+	for seq, want := range map[uint64]bool{0: false, 1: true, 8: true, 9: false} {
+		if got := r.Wants(seq); got != want {
+			t.Errorf("empty receiver: Wants(%d) = %v, want %v", seq, got, want)
+		}
+	}
+	r.OnData(1, 1, now)
+	r.OnData(3, 3, now)
+	if r.Wants(1) || r.Wants(3) || !r.Wants(2) || !r.Wants(4) || r.Expected() != 2 {
+		t.Fatalf("after 1 and 3: Wants(1..4) = %v %v %v %v, Expected %d", r.Wants(1), r.Wants(2), r.Wants(3), r.Wants(4), r.Expected())
+	}
+	for seq := uint64(0); seq < 20; seq++ {
+		want := r.Wants(seq)
+		if got := r.OnData(seq, int(seq), now); got != want {
+			t.Fatalf("Wants(%d) = %v but OnData accepted: %v", seq, want, got)
+		}
+	}
+}

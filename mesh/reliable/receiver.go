@@ -83,6 +83,22 @@ func (r *Receiver[T]) OnData(seq uint64, item T, now time.Time) (accepted bool) 
 	return true
 }
 
+// Wants reports whether OnData would accept seq as a new item: not yet received and within the
+// reorder window. A caller that must refuse new items (its memory budget is spent) asks first,
+// and still feeds duplicates to OnData so that they are acknowledged again.
+func (r *Receiver[T]) Wants(seq uint64) bool {
+	if seq == 0 || seq <= r.cumulative || seq-r.next >= uint64(r.cfg.MaxInFlight) {
+		return false
+	}
+	if seq > r.highest {
+		return true
+	}
+	return !r.slots.at(seq).present
+}
+
+// Expected is the sequence number that would extend the in-order run: cumulative + 1.
+func (r *Receiver[T]) Expected() uint64 { return r.cumulative + 1 }
+
 // ackDue makes an ACK due at t at the latest.
 func (r *Receiver[T]) ackDue(t time.Time) {
 	if r.ackAt.IsZero() || t.Before(r.ackAt) {
