@@ -53,6 +53,16 @@ func (e *Endpoint) Send(ctx context.Context, m Outgoing) error {
 	if m.Expiry > 0 {
 		out.expiry, out.sent = m.Expiry, time.Now()
 	}
+	// Wait while the loop takes no publish (some peer's backlog is full).
+	for g := e.gate.Load(); g != nil; g = e.gate.Load() {
+		select {
+		case <-*g:
+		case <-ctx.Done():
+			return fmt.Errorf("mesh: publish: %w", ctx.Err())
+		case <-e.stopReq:
+			return ErrStopped
+		}
+	}
 	select {
 	case e.pubs <- out:
 		return nil

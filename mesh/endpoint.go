@@ -41,16 +41,17 @@ type Endpoint struct {
 	interestVersion uint64
 	startedAt       time.Time
 
-	pubs           chan *outMsg     // publishes waiting for the loop; its bound is the back-pressure
-	ctl            chan func(*core) // requests run on the loop goroutine
-	inbox          chan *inPacket   // received datagrams
-	interestDirty  chan struct{}    // cap 1: the local interest changed
-	delivery       chan delivery    // messages waiting for the handlers
-	wake           chan struct{}    // cap 1: the handlers caught up
-	handlersBehind atomic.Bool      // the loop stopped reading a peer because delivery was full
-	stopReq        chan struct{}    // closed by Stop
-	loopDone       chan struct{}    // closed when the loop has said goodbye and returned
-	done           chan struct{}    // closed once the sockets are closed
+	pubs           chan *outMsg                  // publishes waiting for the loop; its bound is the back-pressure
+	ctl            chan func(*core)              // requests run on the loop goroutine
+	inbox          chan *inPacket                // received datagrams
+	interestDirty  chan struct{}                 // cap 1: the local interest changed
+	delivery       chan delivery                 // messages waiting for the handlers
+	wake           chan struct{}                 // cap 1: the handlers caught up
+	handlersBehind atomic.Bool                   // the loop stopped reading a peer because delivery was full
+	gate           atomic.Pointer[chan struct{}] // non-nil while the loop takes no publish; closed when it does again
+	stopReq        chan struct{}                 // closed by Stop
+	loopDone       chan struct{}                 // closed when the loop has said goodbye and returned
+	done           chan struct{}                 // closed once the sockets are closed
 	stopOnce       sync.Once
 	wg             sync.WaitGroup
 

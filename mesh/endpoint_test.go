@@ -1,11 +1,14 @@
 package mesh
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -181,30 +184,74 @@ func TestExpiryHonouredAtReceiver(t *testing.T) {
 	})
 }
 
-// A handler may publish (and subscribe) without deadlocking the endpoint, even when it is
-// flooded.
+// A handler may publish (and subscribe) without deadlocking the endpoint, even under
+// back-pressure: small delivery queues, send buffers and reassembly budgets on both sides, and
+// handlers on both sides that publish for every message they get (a -> b "request", b -> a
+// "reply", a -> b "echo"), of 1, 3 and 1 KB, with up to 64 requests outstanding: more than a send
+// buffer holds, less than the buffers of the whole cycle (an open-loop producer could fill them
+// all, see Handler). Publishes from both handlers must have waited for room (the back-pressure
+// is real), and every echo arrives.
 func TestHandlerMayPublish(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := memnet.New(5)
-		a := startEndpoint(t, memConfig(n, 1))
-		b := startEndpoint(t, memConfig(n, 2))
-		var replies collector
-		must(t, a.Subscribe("reply", "", replies.handle))
-		must(t, b.Subscribe("request", "", func(m Message) {
-			if err := b.Publish("reply", "", 0, m.Payload); err != nil {
+		n.SetImpairment(memnet.Impairment{Delay: 2 * time.Millisecond}) // acks take time: buffers fill
+		small := func(i int) Config {
+			cfg := memConfig(n, i)
+			cfg.DeliveryQueue = 8
+			cfg.SendBuffer = 16 << 10
+			cfg.ReassemblyBudget = 64 << 10
+			return cfg
+		}
+		a := startEndpoint(t, small(1))
+		b := startEndpoint(t, small(2))
+		var waitedA, waitedB atomic.Int64
+		// send publishes from a handler, noting when it had to wait for room.
+		send := func(e *Endpoint, waited *atomic.Int64, topic string, payload []byte) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+			err := e.Send(ctx, Outgoing{Topic: topic, Payload: payload})
+			cancel()
+			if errors.Is(err, context.DeadlineExceeded) {
+				waited.Add(1)
+				err = e.Send(context.Background(), Outgoing{Topic: topic, Payload: payload})
+			}
+			if err != nil {
 				t.Errorf("publish from handler: %v", err)
 			}
-			_ = b.Subscribe(fmt.Sprintf("dyn/%d", len(m.Payload)), "", func(Message) {})
+		}
+		const total, outstanding = 2000, 64
+		slots := make(chan struct{}, outstanding)
+		var echoes atomic.Int64
+		must(t, b.Subscribe("echo", "", func(Message) { echoes.Add(1); <-slots }))
+		must(t, a.Subscribe("reply", "", func(m Message) { send(a, &waitedA, "echo", m.Payload[:1000]) }))
+		must(t, b.Subscribe("request", "", func(m Message) {
+			send(b, &waitedB, "reply", bytes.Repeat(m.Payload[:1], 3000)) // three fragments
+			_ = b.Subscribe(fmt.Sprintf("dyn/%d", m.Payload[0]%8), "", func(Message) {})
 		}))
 		waitFor(t, "discovery", 5*time.Second, func() bool { return peersOf(a) == 1 && peersOf(b) == 1 })
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		must(t, a.SyncInterest(ctx))
 		must(t, b.SyncInterest(ctx))
-		for i := range 2000 {
-			must(t, a.Publish("request", "", 0, make([]byte, i%50)))
+		for i := range total {
+			slots <- struct{}{}
+			p := make([]byte, 1000)
+			p[0] = byte(i)
+			must(t, a.Publish("request", "", 0, p))
 		}
-		waitFor(t, "replies", time.Minute, func() bool { return replies.len() == 2000 })
+		deadline := time.Now().Add(5 * time.Minute)
+		for echoes.Load() < total && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if echoes.Load() != total {
+			t.Fatalf("%d of %d echoes; a: %s %+v; b: %s %+v", echoes.Load(), total, stallState(a), a.Stats(), stallState(b), b.Stats())
+		}
+		t.Logf("handler publishes that waited for room: a %d, b %d", waitedA.Load(), waitedB.Load())
+		if waitedA.Load() == 0 || waitedB.Load() == 0 {
+			t.Fatalf("no back-pressure on a handler's publish (a %d, b %d): the test proves nothing", waitedA.Load(), waitedB.Load())
+		}
+		if f := a.Stats().PeerFailures + b.Stats().PeerFailures; f != 0 {
+			t.Fatalf("%d peers given up: the cycle stalled", f)
+		}
 	})
 }
 

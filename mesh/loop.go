@@ -212,7 +212,7 @@ func (c *core) turn(now time.Time) {
 			c.pushBacklog(p, now)
 		}
 	}
-	c.congested = c.backlogFull()
+	c.setCongested(c.backlogFull())
 	for _, p := range c.peers {
 		c.sendData(p, now)
 		c.sendAck(p, now)

@@ -78,7 +78,10 @@ func stallState(e *Endpoint) string {
 	if e.do(context.Background(), func(c *core) {
 		s := fmt.Sprintf("delivery len=%d handlersBehind=%v", len(e.delivery), e.handlersBehind.Load())
 		for _, p := range c.peers {
-			s += fmt.Sprintf(" peer %s blocked=%v backlog=%d", p.name, p.blocked, len(p.backlog))
+			s += fmt.Sprintf(" peer %s blocked=%v backlog=%d room=%d window=%d failing=%v", p.name, p.blocked, p.backlogBytes, p.snd.Room(), p.window, p.failing)
+		}
+		s += fmt.Sprintf(" congested=%v held=%d pubs=%d", c.congested, c.held(), len(e.pubs))
+		if false {
 		}
 		ch <- s
 	}) != nil {

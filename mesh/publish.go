@@ -58,7 +58,7 @@ func (c *core) publish(m *outMsg, now time.Time) {
 		}
 		c.pushBacklog(p, now)
 		if p.backlogBytes >= c.e.cfg.SendBuffer {
-			c.congested = true // checked before the next publish is taken, even in this turn
+			c.setCongested(true) // checked before the next publish is taken, even in this turn
 		}
 	}
 }
@@ -86,6 +86,22 @@ func (c *core) dropBacklog(p *peer) {
 		c.e.stats.dropNoRoute.Add(uint64(len(p.backlog)))
 	}
 	p.backlog, p.backlogBytes = nil, 0
+}
+
+// setCongested records whether the loop takes new publishes, and shuts or opens the gate Send
+// waits at, so publishers wait as soon as a backlog is full instead of filling the publish
+// channel first (256 messages of any size).
+func (c *core) setCongested(v bool) {
+	if v == c.congested {
+		return
+	}
+	c.congested = v
+	if v {
+		ch := make(chan struct{})
+		c.e.gate.Store(&ch)
+	} else if ch := c.e.gate.Swap(nil); ch != nil {
+		close(*ch)
+	}
 }
 
 // backlogFull reports whether some peer's backlog is over its bound: then the loop takes no new

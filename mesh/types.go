@@ -37,7 +37,12 @@ type Outgoing struct {
 }
 
 // Handler receives messages. It runs on the endpoint's delivery goroutine, one message at a time,
-// and may call Publish, Send, Subscribe or Unsubscribe (not Stop).
+// and may call Publish, Send, Subscribe or Unsubscribe (not Stop). A publish from a handler waits
+// for room like any other (back-pressure), and meanwhile no further message is delivered. When
+// handlers on several endpoints publish to each other (request and reply), bound the requests
+// outstanding, or publish with Send and a deadline: a producer that never waits for replies can
+// fill every buffer on the cycle, and then each handler waits for the other until GiveUpAfter
+// declares the peer failing and its messages are dropped.
 type Handler func(Message)
 
 // PeerInfo describes a peer in the table.
