@@ -122,7 +122,7 @@ func (c *core) peerInfos() []PeerInfo {
 		out = append(out, PeerInfo{
 			ID: p.id, Name: p.name, Session: p.session, Addr: p.addr.String(), LastSeen: tp.LastSeen,
 			Filters: p.interest.Len(), Interest: p.interestKnown, Failing: p.failing,
-			SRTT: st.SRTT, Unacked: c.relConfig.MaxQueuedBytes - p.snd.Room(), Retransmits: st.Retransmitted,
+			SRTT: st.SRTT, Unacked: c.relConfig.MaxQueuedBytes - p.snd.Room(), Backlog: p.backlogBytes, Retransmits: st.Retransmitted,
 		})
 	}
 	return out

@@ -56,7 +56,8 @@ type PeerInfo struct {
 	Interest    bool // the peer's interest set has arrived
 	Failing     bool // the peer acknowledges nothing: messages to it are dropped
 	SRTT        time.Duration
-	Unacked     int // bytes queued or in flight to the peer
+	Unacked     int // bytes in the peer's send buffer: queued or in flight, not acknowledged
+	Backlog     int // bytes of publishes waiting for room in the send buffer (up to SendBuffer and one message)
 	Retransmits uint64
 }
 
