@@ -1,0 +1,138 @@
+package mesh
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/glue-mqtt/glue-mqtt/mesh/memnet"
+	"github.com/glue-mqtt/glue-mqtt/mesh/wire"
+)
+
+// filterNetwork is a memNetwork whose data sockets drop the datagrams drop selects.
+type filterNetwork struct {
+	memNetwork
+	drop func(b []byte) bool
+}
+
+func (f filterNetwork) ListenData(listen string) (PacketConn, netip.AddrPort, error) {
+	c, addr, err := f.memNetwork.ListenData(listen)
+	if err != nil {
+		return nil, addr, err
+	}
+	return filterConn{PacketConn: c, drop: f.drop}, addr, nil
+}
+
+type filterConn struct {
+	PacketConn
+	drop func(b []byte) bool
+}
+
+func (c filterConn) WriteToUDPAddrPort(b []byte, to netip.AddrPort) (int, error) {
+	if c.drop(b) {
+		return len(b), nil
+	}
+	return c.PacketConn.WriteToUDPAddrPort(b, to)
+}
+
+// dataFrames returns the DATA frames of a plaintext datagram.
+func dataFrames(b []byte) []wire.Data {
+	_, body, err := wire.ParseHeader(b)
+	if err != nil {
+		return nil
+	}
+	var out []wire.Data
+	v := wire.Visitor{Data: func(d *wire.Data) error { out = append(out, *d); return nil }}
+	_ = wire.WalkFrames(body, &v)
+	return out
+}
+
+// Only lost fragments are resent: exactly one fragment of a 100-fragment message is dropped
+// (once), and exactly one retransmission follows; the message arrives intact.
+func TestOnlyLostFragmentResent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New(51)
+		var mu sync.Mutex
+		dropped := 0
+		cfgA := memConfig(n, 1)
+		cfgA.Network = filterNetwork{memNetwork: cfgA.Network.(memNetwork), drop: func(b []byte) bool {
+			for _, d := range dataFrames(b) {
+				if d.Reliable && d.FragCount >= 90 && d.FragIndex == 50 {
+					mu.Lock()
+					defer mu.Unlock()
+					dropped++
+					return dropped == 1
+				}
+			}
+			return false
+		}}
+		a := startEndpoint(t, cfgA)
+		b := startEndpoint(t, memConfig(n, 2))
+		var got collector
+		must(t, b.Subscribe("big", "", got.handle))
+		waitFor(t, "discovery", 5*time.Second, func() bool { return peersOf(a) == 1 && peersOf(b) == 1 })
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		must(t, b.SyncInterest(ctx))
+		synctest.Wait()
+		before := a.Stats().Retransmits
+		payload := bigPayload("big", 100*a.coreChunk()-200) // 100 fragments
+		must(t, a.Publish("big", "", 0, payload))
+		waitFor(t, "the message", 10*time.Second, func() bool { return got.len() == 1 })
+		waitFor(t, "all acknowledged", 10*time.Second, func() bool { return a.Peers()[0].Unacked == 0 })
+		synctest.Wait()
+		if !bytes.Equal(got.all()[0].Payload, payload) {
+			t.Fatal("message corrupted")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if dropped != 2 {
+			t.Fatalf("fragment 50 was sent %d times, want twice (dropped once, retransmitted once)", dropped)
+		}
+		if r := a.Stats().Retransmits - before; r != 1 {
+			t.Fatalf("%d retransmissions for one lost fragment, want 1", r)
+		}
+	})
+}
+
+// coreChunk is the fragment payload size.
+func (e *Endpoint) coreChunk() int {
+	ch := make(chan int, 1)
+	if e.do(context.Background(), func(c *core) { ch <- c.chunk }) != nil {
+		return 0
+	}
+	return <-ch
+}
+
+// Several small messages to one peer share a datagram: a burst of 2,000 64-byte messages takes
+// far fewer datagrams than messages.
+func TestSmallMessagesBatched(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New(52)
+		a := startEndpoint(t, memConfig(n, 1))
+		b := startEndpoint(t, memConfig(n, 2))
+		var got collector
+		must(t, b.Subscribe("small", "", got.handle))
+		waitFor(t, "discovery", 5*time.Second, func() bool { return peersOf(a) == 1 && peersOf(b) == 1 })
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		must(t, b.SyncInterest(ctx))
+		synctest.Wait()
+		const count = 2000
+		before := a.Stats().DatagramsOut
+		payload := make([]byte, 64)
+		for range count {
+			must(t, a.Publish("small", "", 0, payload))
+		}
+		waitFor(t, "the burst", 10*time.Second, func() bool { return got.len() == count })
+		dg := a.Stats().DatagramsOut - before
+		t.Logf("%d messages of 64 B in %d datagrams (%.1f a datagram)", count, dg, float64(count)/float64(dg))
+		if dg > count/5 {
+			t.Fatalf("%d datagrams for %d small messages: not batched", dg, count)
+		}
+	})
+}
