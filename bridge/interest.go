@@ -2,13 +2,17 @@ package bridge
 
 import (
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/glue-mqtt/glue-mqtt/mapping"
 	"github.com/glue-mqtt/glue-mqtt/mesh"
 )
 
-// clientFilters maps a client ID to its MQTT filters, each with its mesh filter.
+// clientFilters maps a client ID to its MQTT filters, each with its mesh filter ("" for a filter
+// that stays local, such as $SYS/#).
 type clientFilters map[string]map[string]string
 
 // interest tracks the mesh filters the local subscriptions need and keeps the mesh subscribed to
@@ -23,6 +27,7 @@ type interest struct {
 	byClient   clientFilters
 	refs       map[string]int      // mesh filter -> number of (client, MQTT filter) pairs needing it
 	subscribed map[string]struct{} // mesh filters the mesh has accepted a subscription for
+	plusHash   atomic.Int64        // (client, MQTT filter) pairs whose filter ends in "+/#"
 	closed     bool
 }
 
@@ -51,18 +56,23 @@ func meshFilter(mqttFilter string) (string, bool) {
 // mesh.
 func (in *interest) add(clientID, mqttFilter string) bool {
 	mf, ok := meshFilter(mqttFilter)
-	if !ok {
-		return false
-	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.closed {
 		return false
 	}
 	in.addLocked(clientID, mqttFilter, mf)
-	in.applyLocked(mf)
-	return true
+	if ok {
+		in.applyLocked(mf)
+	}
+	return ok
 }
+
+// hasPlusHash reports whether any local subscription's filter ends in "+/#": only then can
+// mochi miss a subscriber (plushash.go). It is read on every publish, so it takes no lock.
+func (in *interest) hasPlusHash() bool { return in.plusHash.Load() > 0 }
+
+func isPlusHash(mqttFilter string) bool { return strings.HasSuffix(mqttFilter, "+/#") }
 
 func (in *interest) addLocked(clientID, mqttFilter, mf string) {
 	filters := in.byClient[clientID]
@@ -74,7 +84,12 @@ func (in *interest) addLocked(clientID, mqttFilter, mf string) {
 		return // a repeated SUBSCRIBE replaces the subscription; it needs no second reference
 	}
 	filters[mqttFilter] = mf
-	in.refs[mf]++
+	if mf != "" {
+		in.refs[mf]++
+	}
+	if isPlusHash(mqttFilter) {
+		in.plusHash.Add(1)
+	}
 }
 
 // remove records that client no longer subscribes to mqttFilter.
@@ -89,15 +104,23 @@ func (in *interest) remove(clientID, mqttFilter string) {
 	}
 }
 
-func (in *interest) removeLocked(clientID, mqttFilter string) (string, bool) {
+// removeLocked forgets one (client, MQTT filter) pair; ok reports whether it had a mesh filter,
+// which the caller must then apply.
+func (in *interest) removeLocked(clientID, mqttFilter string) (mf string, ok bool) {
 	filters := in.byClient[clientID]
-	mf, ok := filters[mqttFilter]
+	mf, ok = filters[mqttFilter]
 	if !ok {
 		return "", false
 	}
 	delete(filters, mqttFilter)
 	if len(filters) == 0 {
 		delete(in.byClient, clientID)
+	}
+	if isPlusHash(mqttFilter) {
+		in.plusHash.Add(-1)
+	}
+	if mf == "" {
+		return "", false
 	}
 	if in.refs[mf]--; in.refs[mf] <= 0 {
 		delete(in.refs, mf)
@@ -113,14 +136,20 @@ func (in *interest) setClient(clientID string, mqttFilters []string) {
 		return
 	}
 	touched := make(map[string]struct{})
-	for old := range in.byClient[clientID] {
-		if mf, ok := in.removeLocked(clientID, old); ok {
+	// Add before removing, and keep what stays, so that the counts read without the lock
+	// (hasPlusHash) never drop below what the client holds.
+	for _, f := range mqttFilters {
+		mf, ok := meshFilter(f)
+		in.addLocked(clientID, f, mf)
+		if ok {
 			touched[mf] = struct{}{}
 		}
 	}
-	for _, f := range mqttFilters {
-		if mf, ok := meshFilter(f); ok {
-			in.addLocked(clientID, f, mf)
+	for old := range in.byClient[clientID] {
+		if slices.Contains(mqttFilters, old) {
+			continue
+		}
+		if mf, ok := in.removeLocked(clientID, old); ok {
 			touched[mf] = struct{}{}
 		}
 	}
@@ -143,13 +172,16 @@ func (in *interest) reconcile(snapshot func() map[string][]string) {
 	}
 	in.byClient = make(clientFilters)
 	in.refs = make(map[string]int)
+	// The rebuild counts the "+/#" filters again on top of the old count, which is taken off at
+	// the end: a publish meanwhile sees too many (a needless scan), never too few.
+	before := in.plusHash.Load()
 	for id, filters := range snapshot() {
 		for _, f := range filters {
-			if mf, ok := meshFilter(f); ok {
-				in.addLocked(id, f, mf)
-			}
+			mf, _ := meshFilter(f)
+			in.addLocked(id, f, mf)
 		}
 	}
+	in.plusHash.Add(-before)
 	// Apply every filter that is wanted or subscribed: this also retries subscriptions the mesh
 	// refused earlier.
 	for mf := range in.subscribed {
@@ -201,4 +233,5 @@ func (in *interest) close() {
 		delete(in.subscribed, mf)
 	}
 	in.byClient, in.refs = make(clientFilters), make(map[string]int)
+	// plusHash is left as it is: mochi still delivers to its clients while the server closes.
 }
