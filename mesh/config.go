@@ -179,6 +179,9 @@ func (c *Config) Validate() error {
 	if len(c.EndpointName) > 255 {
 		return errors.New("mesh: endpoint name longer than 255 bytes")
 	}
+	if err := validInterfaceName(c.ListenInterface); err != nil {
+		return err
+	}
 	if c.ListenAddress != "" {
 		if _, err := netip.ParseAddrPort(c.ListenAddress); err != nil {
 			return fmt.Errorf("mesh: listen address %q: %w", c.ListenAddress, err)
@@ -212,6 +215,18 @@ func (c *Config) Validate() error {
 	}
 	if c.SendBuffer <= 0 || c.DeliveryQueue <= 0 || c.ReassemblyBudget <= 0 || c.ReassemblyTimeout <= 0 || c.GiveUpAfter <= 0 || c.StopTimeout < 0 {
 		return errors.New("mesh: buffer sizes and timeouts must be positive")
+	}
+	return nil
+}
+
+// validInterfaceName rejects what cannot be a Linux interface name (IFNAMSIZ 16 with the NUL,
+// no '/', no white space); New checks that the interface exists.
+func validInterfaceName(name string) error {
+	if name == "" {
+		return nil
+	}
+	if len(name) > 15 || name == "." || name == ".." || strings.ContainsAny(name, "/ \t\n") {
+		return fmt.Errorf("mesh: listen interface %q: not an interface name", name)
 	}
 	return nil
 }

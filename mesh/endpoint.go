@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/glue-mqtt/glue-mqtt/mesh/faultnet"
+	"github.com/glue-mqtt/glue-mqtt/mesh/netx"
 	"github.com/glue-mqtt/glue-mqtt/mesh/topicfilter"
 )
 
@@ -73,6 +74,12 @@ func New(cfg Config) (*Endpoint, error) {
 	cfg = withDefaults(cfg)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Network == nil && cfg.ListenInterface != "" {
+		// Fail now rather than at Start. (The default route's interface is looked up at Start.)
+		if _, err := netx.ResolveInterface(cfg.ListenInterface); err != nil {
+			return nil, fmt.Errorf("mesh: %w", err)
+		}
 	}
 	id := uuid.New()
 	if cfg.EndpointID != "" {

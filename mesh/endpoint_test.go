@@ -107,6 +107,12 @@ func TestReliableUnderLoss(t *testing.T) {
 			must(t, a.Send(context.Background(), Outgoing{Topic: "load/x", Payload: p}))
 		}
 		waitFor(t, "all messages", 5*time.Minute, func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == total })
+		took := time.Since(start)
+		// Keep counting a while: until the sender holds nothing unacknowledged, then for longer
+		// than the largest retransmission timeout and link delay, so a late duplicate would show.
+		waitFor(t, "all acknowledged", time.Minute, func() bool { ps := a.Peers(); return len(ps) == 1 && ps[0].Unacked == 0 })
+		time.Sleep(3 * time.Second) // (fake time) MaxRTO is 1 s, the link delays at most 13 ms
+		synctest.Wait()
 		mu.Lock()
 		defer mu.Unlock()
 		if dups != 0 || outOfOrder != 0 {
@@ -114,7 +120,7 @@ func TestReliableUnderLoss(t *testing.T) {
 		}
 		st := a.Stats()
 		t.Logf("10,000 messages over 20%% loss: %v simulated, %d datagrams out, %d retransmits; network %+v",
-			time.Since(start), st.DatagramsOut, st.Retransmits, n.Stats())
+			took, st.DatagramsOut, st.Retransmits, n.Stats())
 	})
 }
 

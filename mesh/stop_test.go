@@ -3,6 +3,11 @@ package mesh
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -86,7 +91,8 @@ func TestConfigFromEnv(t *testing.T) {
 	for k, bad := range map[string]string{
 		EnvDiscoveryRate: "fast", EnvDiscoveryMultplier: "0", EnvEndpointID: "not-a-uuid",
 		EnvListenAddress: "nowhere", EnvDiscoveryTarget: "239.1.1.1:1,10.0.0.1:2", EnvNetworkKey: "short",
-		EnvTestImpair: "loss=7",
+		EnvTestImpair: "loss=7", EnvDiscoveryListen: "nowhere:port", EnvNetworkID: strings.Repeat("n", 256),
+		EnvEndpointName: strings.Repeat("e", 256), EnvListenInterface: "no such interface",
 	} {
 		_, err := ConfigFromEnv(DefaultConfig(), func(name string) string {
 			if name == k {
@@ -96,6 +102,134 @@ func TestConfigFromEnv(t *testing.T) {
 		})
 		if err == nil {
 			t.Errorf("%s=%q accepted", k, bad)
+		} else if !strings.HasPrefix(err.Error(), "mesh: ") {
+			t.Errorf("%s=%q: error %q lacks the package prefix", k, bad, err)
 		}
 	}
+	// The longest valid values pass.
+	_, err = ConfigFromEnv(DefaultConfig(), func(name string) string {
+		return map[string]string{EnvNetworkID: strings.Repeat("n", 255), EnvEndpointName: strings.Repeat("e", 255),
+			EnvListenInterface: "lo"}[name]
+	})
+	must(t, err)
+}
+
+// An interface that does not exist fails New, not only Start.
+func TestNewChecksInterface(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ListenInterface = "glue-nosuch0"
+	if _, err := New(cfg); err == nil || !strings.HasPrefix(err.Error(), "mesh: ") {
+		t.Fatalf("New with a missing interface: %v", err)
+	}
+	cfg.ListenInterface = "lo"
+	e, err := New(cfg)
+	must(t, err)
+	must(t, e.Stop())
+}
+
+// Real UDP sockets on lo (multicast discovery, data sockets, batch readers): two endpoints
+// exchange a message, stop, and leave no goroutine behind.
+func TestStopLeaksNothingOnUDP(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	cfg := DefaultConfig()
+	cfg.NetworkID = fmt.Sprintf("leak-%d", rand.Int())
+	cfg.ListenInterface = "lo"
+	cfg.DiscoveryTarget = fmt.Sprintf("239.192.137.1:%d", 20000+rand.IntN(20000))
+	cfg.DiscoveryRate = 100 * time.Millisecond
+	cfg.Logger = testLogger()
+	a, err := New(cfg)
+	must(t, err)
+	b, err := New(cfg)
+	must(t, err)
+	must(t, a.Start())
+	must(t, b.Start())
+	got := make(chan Message, 1)
+	must(t, b.Subscribe("leak", "", func(m Message) { got <- m }))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for len(a.Peers()) != 1 || len(b.Peers()) != 1 {
+		if ctx.Err() != nil {
+			t.Fatal("no discovery on lo in 10s")
+		}
+		time.Sleep(10 * time.Millisecond) // polling a real network
+	}
+	must(t, b.SyncInterest(ctx))
+	must(t, a.Publish("leak", "", 0, []byte("x")))
+	select {
+	case <-got:
+	case <-ctx.Done():
+		t.Fatal("message not delivered")
+	}
+	must(t, a.Stop())
+	must(t, b.Stop())
+	must(t, b.Stop())
+}
+
+// countingHandler counts log records by message.
+type countingHandler struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	h.n[r.Message]++
+	h.mu.Unlock()
+	return nil
+}
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler      { return h }
+
+func (h *countingHandler) count(prefix string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	total := 0
+	for m, n := range h.n {
+		if strings.HasPrefix(m, prefix) {
+			total += n
+		}
+	}
+	return total
+}
+
+// Without a network key the endpoint warns exactly once over a run with peers, traffic and many
+// beacons; with a key it does not warn.
+func TestNoKeyWarnsOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New(71)
+		logs := map[int]*countingHandler{}
+		var eps []*Endpoint
+		for i := 1; i <= 3; i++ {
+			cfg := memConfig(n, i)
+			if i == 3 {
+				cfg.NetworkID = "keyed" // a network of its own
+				cfg.NetworkKey = testKey
+			}
+			logs[i] = &countingHandler{n: map[string]int{}}
+			cfg.Logger = slog.New(logs[i])
+			eps = append(eps, startEndpoint(t, cfg))
+		}
+		a, b := eps[0], eps[1]
+		var got collector
+		must(t, b.Subscribe("w", "", got.handle))
+		waitFor(t, "discovery", 5*time.Second, func() bool { return peersOf(a) == 1 && peersOf(b) == 1 })
+		syncInterest(t, b)
+		for range 10 {
+			must(t, a.Publish("w", "", 0, []byte("x")))
+		}
+		waitFor(t, "ten beacon intervals", time.Minute, func() bool { return a.Stats().DropOwn >= 10 && got.len() == 10 })
+		for _, e := range eps {
+			must(t, e.Stop())
+		}
+		for i, h := range logs {
+			want := 1
+			if i == 3 {
+				want = 0
+			}
+			if c := h.count("mesh: no network key"); c != want {
+				t.Errorf("endpoint %d logged the missing-key warning %d times, want %d", i, c, want)
+			}
+		}
+	})
 }
