@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"io"
 	"slices"
 	"testing"
 	"time"
@@ -264,4 +265,39 @@ func TestInlineClientRecognised(t *testing.T) {
 		t.Fatal("a network client was taken for an inline one")
 	}
 	var _ mqtt.Hook = a.srv.hook
+}
+
+// A client's will, published by mochi when the client vanishes without DISCONNECT, crosses the
+// mesh like any publish (mochi publishes wills without OnPublish).
+func TestWillCrossesMesh(t *testing.T) {
+	t.Parallel()
+	a, b, _ := twoHosts(t, Config{})
+	local, remote := newReceived(), newReceived()
+	v3Subscribe(t, v3Client(t, a.srv.Addr(), "local-sub", true), "will/#", 1, local)
+	v3Subscribe(t, v3Client(t, b.srv.Addr(), "remote-sub", true), "will/#", 1, remote)
+	conn, err := dialTCP(a.srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// MQTT 3.1.1 CONNECT: clean session, will flag, will QoS 1; client "dying", will on will/dying.
+	body := []byte{0, 4, 'M', 'Q', 'T', 'T', 4, 0x02 | 0x04 | 0x08, 0, 60}
+	for _, f := range []string{"dying", "will/dying", "gone"} {
+		body = append(append(body, 0, byte(len(f))), f...)
+	}
+	if _, err := conn.Write(append([]byte{0x10, byte(len(body))}, body...)); err != nil {
+		t.Fatal(err)
+	}
+	ack := make([]byte, 4)
+	_ = conn.SetReadDeadline(time.Now().Add(waitFor))
+	if _, err := io.ReadFull(conn, ack); err != nil || ack[0] != 0x20 || ack[3] != 0 {
+		t.Fatalf("CONNACK % x, %v", ack, err)
+	}
+	conn.Close() // no DISCONNECT: the will fires
+	if m := remote.waitTopic(t, "will/dying"); m.payload != "gone" || m.qos != 1 {
+		t.Errorf("will on the other host: %+v", m)
+	}
+	local.waitTopic(t, "will/dying")
+	if got := a.mesh.sentTopics(); !slices.Equal(got, []string{"will/dying"}) {
+		t.Errorf("host A sent %v into the mesh, want the will once", got)
+	}
 }

@@ -81,6 +81,7 @@
 // Retained messages are passed through as they are: stored on the host where they are published
 // and on every host that receives them over the mesh; mesh-wide retained state (replication, last
 // writer wins, tombstones, reconciliation) is a later issue. Shared subscriptions give one
-// delivery per group per host (mochi selects the member), not yet per mesh. Wills cross the mesh like any publish, but the
-// wills of the clients of a host that died are a later issue.
+// delivery per group per host (mochi selects the member), not yet per mesh. Wills cross the mesh
+// (mochi publishes them without OnPublish; the hook sends them on from OnWillSent), but the wills
+// of the clients of a host that died are a later issue.
 package bridge

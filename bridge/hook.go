@@ -59,6 +59,7 @@ func (h *hook) Provides(b byte) bool {
 		mqtt.OnPacketRead,
 		mqtt.OnSessionEstablished,
 		mqtt.OnPublish,
+		mqtt.OnWillSent,
 		mqtt.OnSubscribed,
 		mqtt.OnUnsubscribed,
 		mqtt.OnClientExpired,

@@ -30,17 +30,35 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if cl == h.inline {
 		return pk, nil
 	}
+	reason, err := h.toMesh(cl, pk)
+	switch {
+	case reason == "":
+		return pk, nil
+	case reason == reasonClosing:
+		h.log.Debug("bridge: publish not acknowledged: the server is closing", "client", cl.ID, "topic", pk.TopicName)
+		return pk, packets.ErrRejectPacket
+	}
+	return h.notCarried(cl, pk, reason, err)
+}
+
+// reasonClosing: the server closes, and the publish's Send was cancelled.
+const reasonClosing = "closing"
+
+// toMesh sends a local publish into the mesh. It returns "" when the mesh took it or the topic
+// stays local ($SYS), else the reason (ReasonTopic, ReasonEnvelope, ReasonMeshSend,
+// reasonClosing) and the error.
+func (h *hook) toMesh(cl *mqtt.Client, pk packets.Packet) (string, error) {
 	topic, err := mapping.TopicToMesh(pk.TopicName)
 	if err != nil {
 		if errors.Is(err, mapping.ErrLocalOnly) {
-			return pk, nil // $SYS: local by design
+			return "", nil // $SYS: local by design
 		}
-		return h.notCarried(cl, pk, ReasonTopic, err)
+		return ReasonTopic, err
 	}
 	env := envelopeFromPacket(pk, cl.Properties.ProtocolVersion)
 	meta, err := mapping.MarshalEnvelope(nil, env)
 	if err != nil {
-		return h.notCarried(cl, pk, ReasonEnvelope, err)
+		return ReasonEnvelope, err
 	}
 	ctx, cancel := context.WithTimeout(h.sendCtx, h.cfg.PublishTimeout)
 	defer cancel()
@@ -52,14 +70,29 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		Expiry:     mapping.ExpiryToMesh(env),
 		BestEffort: !mapping.Reliable(env.QoS),
 	})
-	if err == nil {
-		return pk, nil
+	switch {
+	case err == nil:
+		return "", nil
+	case h.sendCtx.Err() != nil:
+		return reasonClosing, err
 	}
-	if h.sendCtx.Err() != nil {
-		h.log.Debug("bridge: publish not acknowledged: the server is closing", "client", cl.ID, "topic", pk.TopicName)
-		return pk, packets.ErrRejectPacket
+	return ReasonMeshSend, err
+}
+
+// OnWillSent carries a will into the mesh. mochi publishes a will straight to the local
+// subscribers, without OnPublish, so this is the only place the bridge sees it; it has already
+// been delivered here, so a will the mesh does not take stays local (counted, warned).
+func (h *hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
+	if isInline(cl) {
+		return
 	}
-	return h.notCarried(cl, pk, ReasonMeshSend, err)
+	reason, err := h.toMesh(cl, pk)
+	if reason == "" || reason == reasonClosing {
+		return
+	}
+	h.stats.localOnly.add(reason)
+	h.log.Warn("bridge: will delivered on this host only: the mesh could not carry it", "client", cl.ID,
+		"topic", pk.TopicName, "reason", reason, "error", err)
 }
 
 // notCarried answers a publish the mesh did not take (see OnPublish).
