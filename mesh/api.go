@@ -150,7 +150,7 @@ func (e *Endpoint) SyncInterest(ctx context.Context) error {
 	}
 	select {
 	case <-w.done:
-		return nil
+		return w.err
 	case <-ctx.Done():
 		return fmt.Errorf("mesh: sync interest: %w", ctx.Err())
 	case <-e.loopDone:

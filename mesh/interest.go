@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/glue-mqtt/glue-mqtt/mesh/topicfilter"
 	"github.com/glue-mqtt/glue-mqtt/mesh/wire"
@@ -21,6 +22,7 @@ type syncWaiter struct {
 	ctx     context.Context
 	done    chan struct{}
 	peers   []*peer // live peers when the call was made
+	err     error   // set before done is closed when the call could not wait
 }
 
 // maxWaiters bounds concurrent SyncInterest calls.
@@ -65,7 +67,10 @@ func (c *core) applyInterest(p *peer, in wire.Interest) {
 func (c *core) addWaiter(w *syncWaiter) {
 	c.refreshInterest()
 	if len(c.waiters) >= maxWaiters {
-		close(w.done) // degrade to not waiting rather than growing without bound
+		// Refuse rather than grow without bound, and say so: reporting success here would let
+		// a caller (the bridge's SUBACK) go ahead before the peers have the interest.
+		w.err = fmt.Errorf("mesh: sync interest: %d calls already waiting", maxWaiters)
+		close(w.done)
 		return
 	}
 	for _, p := range c.peers {

@@ -156,7 +156,9 @@ func (c *core) onBeacon(b *wire.Beacon) error {
 		c.cur.peer = nil
 	}
 	if b.Flags&wire.BeaconWantPeers != 0 && !a.Leaving {
-		c.sendPeers(addr, EndpointID(a.ID))
+		// Answer where the request came from, not to the address it claims: otherwise one
+		// forged beacon would make us send our peer list to a third party.
+		c.sendPeers(c.cur.from, EndpointID(a.ID))
 	}
 	return nil
 }
