@@ -27,6 +27,26 @@ type Peer struct {
 	FirstSeen time.Time
 	LastSeen  time.Time
 	Expires   time.Time
+
+	ended [maxEnded]uint64 // sessions of this ID that a restart replaced (0: none), newest at ended[0]
+}
+
+// maxEnded is how many replaced sessions of a peer the table remembers, to ignore their
+// stragglers whatever their order.
+const maxEnded = 4
+
+// rebootSilence: a beacon from an unknown but lower session is a restart (a host whose clock
+// went back) once the current session has been silent for this many beacon intervals; sooner,
+// it is taken for a straggler. More than one interval, so beacon jitter cannot trigger it.
+const rebootSilence = 1.5
+
+func (p *Peer) hasEnded(session uint64) bool {
+	for _, s := range p.ended {
+		if s == session && s != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // EventKind says what happened to a peer.
@@ -132,11 +152,16 @@ func (t *Table) Observe(a Announcement, now time.Time) (ev Event, ok bool) {
 		t.peers[a.ID] = p
 		return Event{Kind: Joined, Peer: *p}, true
 	}
-	switch {
-	case a.Session < p.Session:
-		t.stats.Stale++
-		return Event{}, false
-	case a.Session > p.Session:
+	if a.Session != p.Session {
+		// Sessions start with the boot time, so a new boot normally has a higher session. A
+		// host without a real-time clock may boot "into the past", though: a lower session we
+		// never saw is a restart too once the current one has gone silent. A session a restart
+		// already replaced is always a straggler.
+		silent := now.Sub(p.LastSeen) >= time.Duration(rebootSilence*float64(p.Interval))
+		if p.hasEnded(a.Session) || (a.Session < p.Session && !silent) {
+			t.stats.Stale++
+			return Event{}, false
+		}
 		prev := p.Session
 		if a.Leaving {
 			// The new boot says goodbye before we heard it arrive: the old one is gone too.
@@ -144,7 +169,10 @@ func (t *Table) Observe(a Announcement, now time.Time) (ev Event, ok bool) {
 			return Event{Kind: Left, Peer: *p}, true
 		}
 		t.stats.Restarts++
-		*p = Peer{Announcement: a, FirstSeen: now}
+		ended := p.ended
+		copy(ended[1:], ended[:])
+		ended[0] = prev
+		*p = Peer{Announcement: a, FirstSeen: now, ended: ended}
 		t.touch(p, now)
 		return Event{Kind: Restarted, Peer: *p, PrevSession: prev}, true
 	}

@@ -101,3 +101,41 @@ func TestRefreshKeepsAlive(t *testing.T) {
 		t.Fatal("refreshed peer expired")
 	}
 }
+
+// A host without a real-time clock can reboot "into the past": its new session is lower than
+// the old one. While the old session is still heard, a lower one is a straggler; once the old one
+// has been silent for 1.5 intervals, an unknown lower session is a restart. The replaced session
+// stays stale afterwards, whatever its number.
+func TestRestartIntoThePast(t *testing.T) {
+	tb := NewTable(ID{0xff}, DefaultConfig())
+	tb.Observe(ann(1, 1000), t0)
+	tb.Observe(ann(1, 1000), t0.Add(time.Second))
+	if _, ok := tb.Observe(ann(1, 500), t0.Add(1400*time.Millisecond)); ok {
+		t.Fatal("a lower session while the current one is heard must be stale")
+	}
+	ev, ok := tb.Observe(ann(1, 500), t0.Add(2500*time.Millisecond))
+	if !ok || ev.Kind != Restarted || ev.PrevSession != 1000 || ev.Peer.Session != 500 {
+		t.Fatalf("reboot into the past after 1.5 s of silence: %+v %v, want restarted", ev, ok)
+	}
+	// A straggler of the replaced boot, even after the new one went quiet: stale.
+	if _, ok := tb.Observe(ann(1, 1000), t0.Add(10*time.Second)); ok {
+		t.Fatal("the replaced session came back as a restart")
+	}
+	// A third boot, into the past again, after silence: a restart; both earlier sessions stay stale.
+	tb.Observe(ann(1, 500), t0.Add(11*time.Second))
+	ev, ok = tb.Observe(ann(1, 200), t0.Add(13*time.Second))
+	if !ok || ev.Kind != Restarted || ev.PrevSession != 500 {
+		t.Fatalf("second reboot into the past: %+v %v", ev, ok)
+	}
+	for _, s := range []uint64{500, 1000} {
+		if _, ok := tb.Observe(ann(1, s), t0.Add(20*time.Second)); ok {
+			t.Fatalf("replaced session %d accepted again", s)
+		}
+	}
+	if p, _ := tb.Get(ID{1}); p.Session != 200 {
+		t.Fatalf("session %d, want 200", p.Session)
+	}
+	if st := tb.Stats(); st.Restarts != 2 || st.Stale != 4 {
+		t.Fatalf("stats %+v, want 2 restarts and 4 stale", st)
+	}
+}
