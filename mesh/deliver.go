@@ -13,11 +13,11 @@ type delivery struct {
 // deliverLoop runs the handlers, one message at a time, off the protocol loop.
 func (e *Endpoint) deliverLoop() {
 	defer e.wg.Done()
-	var matched []*subscription
+	var handlers []Handler // reused: no allocation per message
 	for {
 		select {
 		case d := <-e.delivery:
-			matched = e.dispatch(d, matched[:0])
+			handlers = e.dispatch(d, handlers[:0])
 			// The loop stops reading a peer when the queue is full (handlersBehind); wake it once
 			// half the queue is free. It raises the flag before it looks at the queue a last
 			// time, so a queue drained meanwhile is seen by one side or the other.
@@ -34,28 +34,23 @@ func (e *Endpoint) deliverLoop() {
 }
 
 // dispatch calls the handlers of the subscriptions matching d, unless it expired on the way.
-func (e *Endpoint) dispatch(d delivery, matched []*subscription) []*subscription {
+// handlers is scratch space, returned for reuse.
+func (e *Endpoint) dispatch(d delivery, handlers []Handler) []Handler {
 	if !d.deadline.IsZero() {
 		left := time.Until(d.deadline)
 		if left <= 0 {
 			e.stats.dropExpired.Add(1)
-			return matched
+			return handlers
 		}
 		d.msg.Expiry = left
 	}
-	type call struct {
-		h Handler
-	}
+	// Copy the handlers under the lock (Subscribe may replace one), call them without it.
 	e.mu.Lock()
 	e.subs.Lookup(d.msg.Topic, func(_ string, s *subscription) {
 		if s.typ == "" || s.typ == d.msg.Type {
-			matched = append(matched, s)
+			handlers = append(handlers, s.h)
 		}
 	})
-	handlers := make([]Handler, len(matched))
-	for i, s := range matched {
-		handlers[i] = s.h
-	}
 	e.mu.Unlock()
 	if len(handlers) > 0 {
 		e.stats.messagesIn.Add(1)
@@ -63,7 +58,8 @@ func (e *Endpoint) dispatch(d delivery, matched []*subscription) []*subscription
 	for _, h := range handlers {
 		e.callHandler(h, d.msg)
 	}
-	return matched
+	clear(handlers) // do not keep handlers of removed subscriptions alive
+	return handlers
 }
 
 // callHandler runs one handler; a panicking handler is logged, not fatal to the endpoint.

@@ -23,8 +23,11 @@
 //	       |  (SO_REUSEPORT, multicast group), recvmmsg/sendmmsg; mesh/memnet in tests
 //	      UDP
 //
-// Imports point downward only: wire <- frag, reliable, discovery <- mesh; topicfilter is
-// shared with mapping/. A test enforces it.
+// Imports point downward only: this package imports the layers below it; the protocol packages
+// (wire, frag, reliable, discovery, topicfilter) import nothing of the module and no third
+// party, only the standard library, so each is a state machine tested on its own; netx (sockets,
+// golang.org/x/net) and memnet (the in-memory network of the tests) sit beside them.
+// topicfilter is shared with mapping/. TestImportRules (arch_test.go) enforces it.
 //
 // # Wire format
 //
@@ -47,7 +50,8 @@
 //
 // Reliable messages from one endpoint to another arrive exactly once and in publish order, as
 // long as both stay in each other's tables. Best-effort messages (MQTT QoS 0) are delivered at
-// most once. Memory is bounded everywhere: per-peer send buffers (publishers wait), the
-// receive window (the sender waits), the reassembly budget, the delivery queue, the peer table.
+// most once. Memory is bounded everywhere: per-peer send buffers and backlogs (publishers wait),
+// one reassembly budget for everything received in partial form, reliable or not (beyond it the
+// sender waits), the delivery queue, the peer table.
 // An endpoint does not deliver its own publishes to its own subscriptions.
 package mesh

@@ -136,3 +136,21 @@ func TestSmallMessagesBatched(t *testing.T) {
 		}
 	})
 }
+
+// Handing a message to its handlers allocates nothing per message.
+func TestDispatchDoesNotAllocate(t *testing.T) {
+	e, err := New(memConfig(memnet.New(1), 1))
+	must(t, err)
+	calls := 0
+	must(t, e.Subscribe("a/+", "", func(Message) { calls++ }))
+	must(t, e.Subscribe("a/#", "", func(Message) { calls++ }))
+	d := delivery{msg: Message{Topic: "a/b", Payload: []byte("x")}}
+	var handlers []Handler
+	handlers = e.dispatch(d, handlers[:0])
+	if allocs := testing.AllocsPerRun(100, func() { handlers = e.dispatch(d, handlers[:0]) }); allocs != 0 {
+		t.Fatalf("%v allocations per message", allocs)
+	}
+	if calls != 2*(1+1+100) { // the first call, AllocsPerRun's warm-up run, 100 runs
+		t.Fatalf("%d handler calls, want %d", calls, 2*(1+1+100))
+	}
+}
