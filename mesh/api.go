@@ -64,6 +64,11 @@ func (e *Endpoint) Send(ctx context.Context, m Outgoing) error {
 		}
 	}
 	select {
+	case <-e.stopReq: // Stop has begun: do not race it for the channel
+		return ErrStopped
+	default:
+	}
+	select {
 	case e.pubs <- out:
 		return nil
 	case <-ctx.Done():

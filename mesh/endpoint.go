@@ -265,9 +265,10 @@ func (e *Endpoint) Start() error {
 	return nil
 }
 
-// Stop flushes queued reliable data (bounded by Config.StopTimeout), tells the peers we leave,
-// closes the sockets and waits for every goroutine. It is safe to call more than once, but not
-// from a Handler.
+// Stop flushes queued reliable data, including every message whose Send returned before Stop
+// was called (bounded by Config.StopTimeout), tells the peers we leave, closes the sockets and
+// waits for every goroutine. A Send concurrent with Stop may fail with ErrStopped. It is safe to
+// call more than once, but not from a Handler.
 func (e *Endpoint) Stop() error {
 	e.stopOnce.Do(func() {
 		e.mu.Lock()

@@ -132,8 +132,8 @@ func (c *core) run() {
 	stopReq := e.stopReq // set to nil once seen: a closed channel is always ready
 	for {
 		pubs := e.pubs
-		if c.congested || c.stopping {
-			pubs = nil
+		if c.congested {
+			pubs = nil // Send waits at the gate meanwhile
 		}
 		select {
 		case p := <-e.inbox:
@@ -155,7 +155,9 @@ func (c *core) run() {
 		c.drainReady()
 		now := time.Now()
 		c.turn(now)
-		if c.stopping && (c.quiet() || !now.Before(c.stopDeadline)) {
+		// Stopping: what Publish accepted before Stop still goes out (the publish channel is
+		// read until it is empty), bounded by StopTimeout.
+		if c.stopping && ((c.quiet() && len(e.pubs) == 0) || !now.Before(c.stopDeadline)) {
 			c.leave()
 			return
 		}
@@ -168,8 +170,8 @@ func (c *core) drainReady() {
 	e := c.e
 	for range maxEventsPerTurn {
 		pubs := e.pubs
-		if c.congested || c.stopping {
-			pubs = nil
+		if c.congested {
+			pubs = nil // Send waits at the gate meanwhile
 		}
 		select {
 		case p := <-e.inbox:

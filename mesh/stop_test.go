@@ -233,3 +233,41 @@ func TestNoKeyWarnsOnce(t *testing.T) {
 		}
 	})
 }
+
+// Stop flushes every message whose Publish returned before Stop was called, even those still
+// waiting in the publish channel when the loop sees the stop request. (The loop is held while
+// 200 messages queue up and more requests than one turn handles wait, so the stop request
+// competes with queued publishes; the select picks at random, so the scenario runs 10 times.)
+func TestStopFlushesQueuedPublishes(t *testing.T) {
+	for i := range 10 {
+		synctest.Test(t, func(t *testing.T) {
+			n := memnet.New(int64(90 + i))
+			cfg := memConfig(n, 1)
+			a, err := New(cfg)
+			must(t, err)
+			must(t, a.Start())
+			b := startEndpoint(t, memConfig(n, 2))
+			var got collector
+			must(t, b.Subscribe("q", "", got.handle))
+			waitFor(t, "discovery", 5*time.Second, func() bool { return peersOf(a) == 1 && peersOf(b) == 1 })
+			syncInterest(t, b)
+			release := make(chan struct{})
+			held := make(chan struct{})
+			must(t, a.do(context.Background(), func(*core) { close(held); <-release }))
+			<-held
+			const count = 200
+			for range count {
+				must(t, a.Publish("q", "", 0, []byte("queued")))
+			}
+			for range cap(a.ctl) - 1 {
+				must(t, a.do(context.Background(), func(*core) {}))
+			}
+			stopped := make(chan struct{})
+			go func() { a.Stop(); close(stopped) }()
+			<-a.stopReq // Stop has asked
+			close(release)
+			<-stopped
+			waitFor(t, "queued messages", 5*time.Second, func() bool { return got.len() == count })
+		})
+	}
+}
