@@ -23,30 +23,32 @@ func (c *core) beaconFrame(flags uint8) wire.Beacon {
 
 // beacon announces us: to the multicast group, or in unicast mode to the rendezvous targets
 // (asking for their peers) and to every known peer (which keeps us alive in their tables).
+//
+// The goodbye (leaving) goes only to the known peers, in the datagram that carries our last
+// frames to each: a copy sent to the group or to a rendezvous's discovery socket arrives on
+// another socket of the receiver and could overtake our last best-effort data, which would then
+// come from a peer already gone and be dropped.
 func (c *core) beacon(now time.Time, leaving bool) {
-	var flags uint8
 	if leaving {
-		flags = wire.BeaconLeaving
+		b := c.beaconFrame(wire.BeaconLeaving)
+		for _, p := range c.peers {
+			c.appendBeacon(p, &b)
+		}
+		return
 	}
 	if c.multicast {
-		b := c.beaconFrame(flags)
+		b := c.beaconFrame(0)
 		c.sendDatagram(c.targets[0], 0, b.AppendTo(nil))
-		if !leaving {
-			return
-		}
-	} else {
-		b := c.beaconFrame(flags | wire.BeaconWantPeers)
-		if leaving {
-			b.Flags = flags
-		}
-		frame := b.AppendTo(nil)
-		for _, t := range c.targets {
-			if t != c.advertised {
-				c.sendDatagram(t, 0, frame)
-			}
+		return
+	}
+	b := c.beaconFrame(wire.BeaconWantPeers)
+	frame := b.AppendTo(nil)
+	for _, t := range c.targets {
+		if t != c.advertised {
+			c.sendDatagram(t, 0, frame)
 		}
 	}
-	b := c.beaconFrame(flags)
+	b = c.beaconFrame(0)
 	for _, p := range c.peers {
 		if !c.isTarget(p.addr) {
 			c.appendBeacon(p, &b)

@@ -154,3 +154,63 @@ func TestDispatchDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%d handler calls, want %d", calls, 2*(1+1+100))
 	}
 }
+
+// The goodbye goes to each known peer after the last data to it, on the same path: never to the
+// multicast group, whose copy reaches the peer on its discovery socket and could overtake the
+// last best-effort message (which would then come from a peer already gone).
+func TestGoodbyeFollowsLastData(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New(53)
+		type out struct {
+			data    bool
+			leaving bool
+		}
+		var mu sync.Mutex
+		var sent []out
+		cfgA := memConfig(n, 1)
+		cfgA.Network = filterNetwork{memNetwork: cfgA.Network.(memNetwork), drop: func(b []byte) bool {
+			o := out{data: len(dataFrames(b)) > 0}
+			if _, body, err := wire.ParseHeader(b); err == nil {
+				v := wire.Visitor{Beacon: func(bc *wire.Beacon) error {
+					o.leaving = o.leaving || bc.Flags&wire.BeaconLeaving != 0
+					return nil
+				}}
+				_ = wire.WalkFrames(body, &v)
+			}
+			mu.Lock()
+			sent = append(sent, o)
+			mu.Unlock()
+			return false
+		}}
+		a := startEndpoint(t, cfgA)
+		b := startEndpoint(t, memConfig(n, 2))
+		var got collector
+		must(t, b.Subscribe("bye", "", got.handle))
+		waitFor(t, "discovery", 5*time.Second, func() bool { return peersOf(a) == 1 && peersOf(b) == 1 })
+		syncInterest(t, b)
+		must(t, a.Send(context.Background(), Outgoing{Topic: "bye", Payload: []byte("last words"), BestEffort: true}))
+		must(t, a.Stop())
+		waitFor(t, "goodbye", 5*time.Second, func() bool { return peersOf(b) == 0 })
+		synctest.Wait() // b's handlers are done
+		if got.len() != 1 {
+			t.Fatalf("the last best-effort message before the goodbye: %d delivered", got.len())
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		lastData, goodbyes := -1, 0
+		for i, o := range sent {
+			if o.data {
+				lastData = i
+			}
+			if o.leaving {
+				goodbyes++
+				if i < lastData {
+					t.Fatalf("goodbye in datagram %d before the last data (%d)", i, lastData)
+				}
+			}
+		}
+		if goodbyes != 1 {
+			t.Fatalf("%d datagrams carried the goodbye, want 1 (to the one peer, none to the group)", goodbyes)
+		}
+	})
+}
