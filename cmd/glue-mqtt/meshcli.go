@@ -49,6 +49,11 @@ func meshEndpoint(stderr io.Writer, debug bool) (*mesh.Endpoint, error) {
 }
 
 // runPub publishes one message (or one per line of stdin with -l) to the mesh.
+//
+// Exit status: 0 when the message was handed to the mesh, also when no peer was found (a
+// warning says so on stderr): as for an MQTT publish nobody subscribed to, there was simply no
+// one to deliver to. 1 when publishing failed or was interrupted, 2 for usage and configuration
+// errors.
 func runPub(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -57,7 +62,7 @@ func runPub(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	file := fs.String("f", "", "send the contents of this file as the message")
 	lines := fs.Bool("l", false, "send each line of stdin as a message")
 	null := fs.Bool("n", false, "send an empty message")
-	qos := fs.Int("q", 1, "0: best effort; 1 or 2: reliable")
+	qos := fs.Int("q", 0, "0: best effort (the default, as mosquitto_pub); 1 or 2: reliable")
 	typ := fs.String("type", "text", "mesh message type")
 	expiry := fs.Duration("expiry", 0, "message expiry (0: never)")
 	wait := fs.Duration("wait", 0, "how long to wait for the peers already on the network (0: 2 discovery intervals + 1s)")
@@ -65,6 +70,7 @@ func runPub(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: glue-mqtt pub -t TOPIC (-m MESSAGE | -f FILE | -l | -n) [-q 0|1|2]")
 		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "Exit status 0 also when no peer was found (with a warning), 1 when publishing failed, 2 for usage errors.")
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -102,9 +108,9 @@ func runPub(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "glue-mqtt pub: %v\n", err)
 		return 2
 	}
-	defer ep.Stop() // flushes reliable messages, bounded
+	defer ep.Stop()                                               // flushes reliable messages, bounded
+	cfg, _ := mesh.ConfigFromEnv(mesh.DefaultConfig(), os.Getenv) // meshEndpoint checked it
 	if *wait == 0 {
-		cfg, _ := mesh.ConfigFromEnv(mesh.DefaultConfig(), os.Getenv)
 		*wait = 2*cfg.DiscoveryRate + time.Second
 	}
 	wctx, cancel := context.WithTimeout(ctx, *wait)
@@ -112,6 +118,13 @@ func runPub(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cancel()
 	if err != nil && ctx.Err() != nil {
 		return 1
+	}
+	switch peers := ep.Peers(); {
+	case len(peers) == 0:
+		fmt.Fprintf(stderr, "glue-mqtt pub: warning: no peer found on mesh network %q within %v: nothing will be delivered (check GLUE_NETWORK_ID, GLUE_LISTEN_INTERFACE and the discovery address)\n",
+			cfg.NetworkID, *wait)
+	case err != nil:
+		fmt.Fprintf(stderr, "glue-mqtt pub: warning: not every peer told its subscriptions within %v: some subscribers may miss the message\n", *wait)
 	}
 	send := func(p []byte) error {
 		return ep.Send(ctx, mesh.Outgoing{Topic: *topic, Type: *typ, Payload: p, Expiry: *expiry, BestEffort: *qos == 0})

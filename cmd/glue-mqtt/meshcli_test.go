@@ -32,6 +32,77 @@ func TestPubSubProcesses(t *testing.T) {
 		base := []string{"GLUE_DISCOVERY_TARGET_ADDRESS=" + rv}
 		pubSub(t, bin, base, append([]string{"GLUE_DISCOVERY_LISTEN_ADDRESS=" + rv}, base...), base)
 	})
+	t.Run("flags", func(t *testing.T) {
+		pubFlags(t, bin, fmt.Sprintf("GLUE_DISCOVERY_TARGET_ADDRESS=239.192.137.1:%d", port+2))
+	})
+	t.Run("no-peer", func(t *testing.T) {
+		pub := exec.Command(bin, "pub", "-t", "cli/x", "-m", "nobody listens")
+		pub.Env = append(withoutGlue(), "GLUE_LISTEN_INTERFACE=lo", "GLUE_DISCOVERY_RATE_MILLISECONDS=200",
+			fmt.Sprintf("GLUE_DISCOVERY_TARGET_ADDRESS=239.192.137.1:%d", port+3), fmt.Sprintf("GLUE_NETWORK_ID=cli-alone-%d", rand.Int()))
+		out, err := pub.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "warning: no peer found") {
+			t.Fatalf("pub with no peer: %v (want exit status 0 and a warning)\n%s", err, out)
+		}
+	})
+}
+
+// pubFlags: a `sub -v` prints the topic before each payload; `pub -l` sends each line of stdin,
+// `pub -f` a file, `pub -q 0` best effort (the default), `pub -q 1` reliably.
+func pubFlags(t *testing.T, bin, discovery string) {
+	env := append(withoutGlue(), "GLUE_LISTEN_INTERFACE=lo", "GLUE_DISCOVERY_RATE_MILLISECONDS=200", discovery,
+		fmt.Sprintf("GLUE_NETWORK_ID=cli-flags-%d", rand.Int()))
+	sub := exec.Command(bin, "sub", "-v", "-t", "cli/#", "-C", "5", "-W", "20")
+	sub.Env = env
+	out := &lockedBuffer{}
+	sub.Stdout = out
+	stderr := &lockedBuffer{}
+	sub.Stderr = stderr
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Process.Kill(); sub.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), "no network key") {
+		if time.Now().After(deadline) {
+			t.Fatalf("sub did not start: %q", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	file := filepath.Join(t.TempDir(), "payload")
+	if err := os.WriteFile(file, []byte("from a file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pubs := []struct {
+		args  []string
+		stdin string
+	}{
+		{[]string{"-t", "cli/l", "-l"}, "line one\nline two\n"},
+		{[]string{"-t", "cli/f", "-f", file}, ""},
+		{[]string{"-t", "cli/q0", "-q", "0", "-m", "best effort"}, ""},
+		{[]string{"-t", "cli/q1", "-q", "1", "-m", "reliable"}, ""},
+	}
+	for _, p := range pubs {
+		cmd := exec.Command(bin, append([]string{"pub"}, p.args...)...)
+		cmd.Env = env
+		cmd.Stdin = strings.NewReader(p.stdin)
+		if b, err := cmd.CombinedOutput(); err != nil || strings.Contains(string(b), "warning") {
+			t.Fatalf("pub %v: %v\n%s", p.args, err, b)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- sub.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("sub: %v; printed %q, stderr %q", err, out.String(), stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("sub did not get 5 messages: %q", out.String())
+	}
+	want := "cli/l line one\ncli/l line two\ncli/f from a file\ncli/q0 best effort\ncli/q1 reliable\n"
+	if out.String() != want {
+		t.Fatalf("sub -v printed %q, want %q", out.String(), want)
+	}
 }
 
 // pubSub runs three subs (the first with firstEnv) and then one pub, and checks every sub printed
