@@ -52,8 +52,8 @@ func FuzzHandleDatagram(f *testing.F) {
 		for len(e.delivery) > 0 {
 			<-e.delivery
 		}
-		if len(c.peers) > 1024 || c.bestEffort.Used() > e.cfg.ReassemblyBudget {
-			t.Fatalf("unbounded state: %d peers, %d bytes in reassembly", len(c.peers), c.bestEffort.Used())
+		if limit := e.cfg.ReassemblyBudget + int64(e.cfg.MaxMessageSize) + 64<<10; len(c.peers) > 1024 || c.held() > limit {
+			t.Fatalf("unbounded state: %d peers, %d bytes in reassembly (limit %d)", len(c.peers), c.held(), limit)
 		}
 	})
 }
