@@ -193,7 +193,7 @@ func TestExpiryHonouredAtReceiver(t *testing.T) {
 // A handler may publish (and subscribe) without deadlocking the endpoint, even under
 // back-pressure: small delivery queues, send buffers and reassembly budgets on both sides, and
 // handlers on both sides that publish for every message they get (a -> b "request", b -> a
-// "reply", a -> b "echo"), of 1, 3 and 1 KB, with up to 64 requests outstanding: more than a send
+// "reply", a -> b "echo"), of 1, 3 and 3 KB, with up to 64 requests outstanding: more than a send
 // buffer holds, less than the buffers of the whole cycle (an open-loop producer could fill them
 // all, see Handler). Publishes from both handlers must have waited for room (the back-pressure
 // is real), and every echo arrives.
@@ -228,7 +228,7 @@ func TestHandlerMayPublish(t *testing.T) {
 		slots := make(chan struct{}, outstanding)
 		var echoes atomic.Int64
 		must(t, b.Subscribe("echo", "", func(Message) { echoes.Add(1); <-slots }))
-		must(t, a.Subscribe("reply", "", func(m Message) { send(a, &waitedA, "echo", m.Payload[:1000]) }))
+		must(t, a.Subscribe("reply", "", func(m Message) { send(a, &waitedA, "echo", m.Payload) }))
 		must(t, b.Subscribe("request", "", func(m Message) {
 			send(b, &waitedB, "reply", bytes.Repeat(m.Payload[:1], 3000)) // three fragments
 			_ = b.Subscribe(fmt.Sprintf("dyn/%d", m.Payload[0]%8), "", func(Message) {})
