@@ -78,7 +78,7 @@ func TestNoDuplicatesWithOverlappingFilters(t *testing.T) {
 func TestV5PropertiesAcrossHosts(t *testing.T) {
 	t.Parallel()
 	a, b, n := twoHosts(t, Config{})
-	n.transit = 10 * time.Second
+	n.setTransit(10 * time.Second)
 	got := newReceived()
 	sub, _ := v5Client(t, a.srv.Addr(), "sub5", got)
 	v5Subscribe(t, sub, "props/#", 2)
@@ -129,7 +129,7 @@ func TestV5PropertiesAcrossHosts(t *testing.T) {
 func TestExpiredInTransitDropped(t *testing.T) {
 	t.Parallel()
 	a, b, n := twoHosts(t, Config{})
-	n.transit = time.Minute
+	n.setTransit(time.Minute)
 	got := newReceived()
 	sub, _ := v5Client(t, a.srv.Addr(), "sub5", got)
 	v5Subscribe(t, sub, "exp/#", 1)

@@ -15,7 +15,16 @@ import (
 type fakeNet struct {
 	mu      sync.Mutex
 	members []*fakeMesh
-	transit time.Duration // subtracted from a message's expiry, as if it spent that long in transit
+	transit time.Duration // subtracted from a message's expiry, as if it spent that long in transit (guarded by mu)
+}
+
+// setTransit sets the time every message is taken to spend in transit. The bridge reads it on
+// mochi's goroutines, which the race detector does not see ordered after the test's write by
+// way of a TCP round trip, hence the lock.
+func (n *fakeNet) setTransit(d time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.transit = d
 }
 
 type subKey struct{ filter, typ string }
@@ -88,10 +97,10 @@ func (m *fakeMesh) Send(ctx context.Context, out mesh.Outgoing) error {
 	m.sent = append(m.sent, out)
 	m.events = append(m.events, "send "+out.Topic)
 	m.mu.Unlock()
+	m.net.mu.Lock()
 	if msg.Expiry > 0 {
 		msg.Expiry -= m.net.transit
 	}
-	m.net.mu.Lock()
 	members := append([]*fakeMesh(nil), m.net.members...)
 	m.net.mu.Unlock()
 	for _, peer := range members {

@@ -197,15 +197,19 @@ func v3Publish(t *testing.T, c pahov3.Client, topic string, qos byte, payload st
 	}
 }
 
-// sniffConn records every byte the client reads, to check packets on the wire.
+// sniffConn records every byte the client reads, to check packets on the wire. It embeds the
+// *net.TCPConn itself, not a net.Conn: paho.golang writes each packet as net.Buffers, which is a
+// single writev only on a connection net recognises; through a plain wrapper it becomes several
+// writes, and the pinger's first PINGREQ (sent at once after CONNACK) can land inside a SUBSCRIBE,
+// which the server then rightly refuses as malformed.
 type sniffConn struct {
-	net.Conn
+	*net.TCPConn
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
 func (c *sniffConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+	n, err := c.TCPConn.Read(p)
 	c.mu.Lock()
 	c.buf.Write(p[:n])
 	c.mu.Unlock()
@@ -225,7 +229,7 @@ func v5Client(t *testing.T, addr, id string, r *received) (*paho.Client, *sniffC
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	sc := &sniffConn{Conn: conn}
+	sc := &sniffConn{TCPConn: conn.(*net.TCPConn)}
 	cfg := paho.ClientConfig{ClientID: id, Conn: sc}
 	if r != nil {
 		cfg.OnPublishReceived = []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {

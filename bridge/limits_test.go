@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestMaxPacketSizeRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wire := &sniffConn{Conn: conn}
+	wire := &sniffConn{TCPConn: conn.(*net.TCPConn)}
 	c := paho.NewClient(paho.ClientConfig{Conn: wire})
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
