@@ -68,6 +68,11 @@ type Config struct {
 	// reliable data is left unacknowledged (the sender slows down) and best-effort data is dropped.
 	// Default 4096.
 	DeliveryQueue int
+	// DeliveryBytes bounds the bytes (topic, metadata and payload) of the messages waiting for
+	// the handlers, so that 4096 large messages cannot pile up: over it, the queue counts as full
+	// for reliable data and best-effort data is dropped. An empty queue always takes one message,
+	// so it may be exceeded by one message. Default 64 MiB.
+	DeliveryBytes int64
 	// GiveUpAfter: a peer that acknowledges nothing for this long is reported as failing, and
 	// messages to it are dropped (counted) instead of blocking publishers. Default 10s.
 	GiveUpAfter time.Duration
@@ -104,6 +109,7 @@ func DefaultConfig() Config {
 		ReassemblyTimeout:          10 * time.Second,
 		SendBuffer:                 4 << 20,
 		DeliveryQueue:              4096,
+		DeliveryBytes:              64 << 20,
 		GiveUpAfter:                10 * time.Second,
 		StopTimeout:                2 * time.Second,
 	}
@@ -213,7 +219,7 @@ func (c *Config) Validate() error {
 	if c.MaxMessageSize <= 0 || c.MaxMessageSize > 1<<30 {
 		return fmt.Errorf("mesh: max message size %d out of range", c.MaxMessageSize)
 	}
-	if c.SendBuffer <= 0 || c.DeliveryQueue <= 0 || c.ReassemblyBudget <= 0 || c.ReassemblyTimeout <= 0 || c.GiveUpAfter <= 0 || c.StopTimeout < 0 {
+	if c.SendBuffer <= 0 || c.DeliveryQueue <= 0 || c.DeliveryBytes <= 0 || c.ReassemblyBudget <= 0 || c.ReassemblyTimeout <= 0 || c.GiveUpAfter <= 0 || c.StopTimeout < 0 {
 		return errors.New("mesh: buffer sizes and timeouts must be positive")
 	}
 	return nil

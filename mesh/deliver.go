@@ -10,6 +10,11 @@ type delivery struct {
 	deadline time.Time // zero: never expires
 }
 
+// size is what d counts against Config.DeliveryBytes.
+func (d *delivery) size() int64 {
+	return int64(len(d.msg.Topic) + len(d.msg.Type) + len(d.msg.Meta) + len(d.msg.Payload))
+}
+
 // deliverLoop runs the handlers, one message at a time, off the protocol loop.
 func (e *Endpoint) deliverLoop() {
 	defer e.wg.Done()
@@ -18,10 +23,13 @@ func (e *Endpoint) deliverLoop() {
 		select {
 		case d := <-e.delivery:
 			handlers = e.dispatch(d, handlers[:0])
+			left := e.deliveryBytes.Add(-d.size())
 			// The loop stops reading a peer when the queue is full (handlersBehind); wake it once
-			// half the queue is free. It raises the flag before it looks at the queue a last
-			// time, so a queue drained meanwhile is seen by one side or the other.
-			if e.handlersBehind.Load() && len(e.delivery) <= cap(e.delivery)/2 && e.handlersBehind.CompareAndSwap(true, false) {
+			// half the queue (in messages and in bytes) is free. It raises the flag before it
+			// looks at the queue a last time, so a queue drained meanwhile is seen by one side or
+			// the other.
+			if e.handlersBehind.Load() && len(e.delivery) <= cap(e.delivery)/2 && left <= e.cfg.DeliveryBytes/2 &&
+				e.handlersBehind.CompareAndSwap(true, false) {
 				select {
 				case e.wake <- struct{}{}:
 				default:

@@ -47,6 +47,7 @@ type Endpoint struct {
 	inbox          chan *inPacket                // received datagrams
 	interestDirty  chan struct{}                 // cap 1: the local interest changed
 	delivery       chan delivery                 // messages waiting for the handlers
+	deliveryBytes  atomic.Int64                  // their size (delivery.size), bounded by Config.DeliveryBytes
 	wake           chan struct{}                 // cap 1: the handlers caught up
 	handlersBehind atomic.Bool                   // the loop stopped reading a peer because delivery was full
 	gate           atomic.Pointer[chan struct{}] // non-nil while the loop takes no publish; closed when it does again
@@ -155,6 +156,9 @@ func withDefaults(c Config) Config {
 	}
 	if c.DeliveryQueue == 0 {
 		c.DeliveryQueue = d.DeliveryQueue
+	}
+	if c.DeliveryBytes == 0 {
+		c.DeliveryBytes = d.DeliveryBytes
 	}
 	if c.GiveUpAfter == 0 {
 		c.GiveUpAfter = d.GiveUpAfter

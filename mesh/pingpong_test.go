@@ -81,8 +81,6 @@ func stallState(e *Endpoint) string {
 			s += fmt.Sprintf(" peer %s blocked=%v backlog=%d room=%d window=%d failing=%v", p.name, p.blocked, p.backlogBytes, p.snd.Room(), p.window, p.failing)
 		}
 		s += fmt.Sprintf(" congested=%v held=%d pubs=%d", c.congested, c.held(), len(e.pubs))
-		if false {
-		}
 		ch <- s
 	}) != nil {
 		return "stopped"

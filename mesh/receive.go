@@ -315,9 +315,29 @@ func (c *core) admitReliable(p *peer, seq uint64, cost int64) bool {
 }
 
 // deliveryFull reports whether the delivery queue has no room for reliable messages (one slot is
-// left for best effort).
+// left for best effort), in messages or in bytes.
 func (c *core) deliveryFull() bool {
-	return len(c.e.delivery) >= max(cap(c.e.delivery)-1, 1)
+	n := len(c.e.delivery)
+	return n >= max(cap(c.e.delivery)-1, 1) || (n > 0 && c.e.deliveryBytes.Load() >= c.e.cfg.DeliveryBytes)
+}
+
+// enqueueDelivery hands d to the delivery goroutine unless the queue is full (in messages, or in
+// bytes when it holds anything). Reliable messages only get here after deliveryFull said no, so
+// for them it never fails.
+func (c *core) enqueueDelivery(d delivery) bool {
+	size := d.size()
+	if len(c.e.delivery) > 0 && c.e.deliveryBytes.Load()+size > c.e.cfg.DeliveryBytes && !d.msg.Reliable {
+		return false
+	}
+	// Count before the send: the delivery goroutine subtracts once it has dispatched d.
+	c.e.deliveryBytes.Add(size)
+	select {
+	case c.e.delivery <- d:
+		return true
+	default:
+		c.e.deliveryBytes.Add(-size)
+		return false
+	}
 }
 
 // onAck feeds an acknowledgement to the peer's sender.
@@ -359,9 +379,7 @@ func (c *core) handleMessage(p *peer, id uint64, msg []byte, reliable bool, now 
 			// published; the transit took about half a round trip (our estimate of the path).
 			d.deadline = now.Add(pub.Expiry - p.snd.Stats().SRTT/2)
 		}
-		select {
-		case c.e.delivery <- d:
-		default:
+		if !c.enqueueDelivery(d) {
 			c.e.stats.dropQueueFull.Add(1) // best effort only: reliable data waits in the transport
 		}
 	case wire.KindInterest:
