@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/eclipse/paho.golang/paho"
+	pahov3 "github.com/eclipse/paho.mqtt.golang"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -20,13 +21,16 @@ func TestPlusHashMatchesParentLevel(t *testing.T) {
 	lc, _ := v5Client(t, a.srv.Addr(), "ph-local", local)
 	v5Subscribe(t, lc, "p/+/#", 1)
 	v5Subscribe(t, lc, "p/a", 0)
-	rc := v3Client(t, b.srv.Addr(), "ph-remote", true)
+	rc := orderedV3Client(t, b.srv.Addr(), "ph-remote")
 	v3Subscribe(t, rc, "p/+/#", 2, remote)
 	pub := v3Client(t, a.srv.Addr(), "ph-pub", true)
 	for _, topic := range []string{"p/a", "p/", "p/a/b", "q/a"} {
 		v3Publish(t, pub, topic, 1, "to "+topic)
 	}
-	v3Publish(t, pub, "p/end", 0, "end") // matches p/+/#: once it is in, everything before is too
+	// Matches p/+/#, and mochi writes one client's PUBLISHes (QoS 0 and 1 alike) in the order it
+	// delivers them: once the marker has reached a handler, everything before it has too, as
+	// both clients run their handlers in arrival order.
+	v3Publish(t, pub, "p/end", 0, "end")
 	local.waitTopic(t, "p/end")
 	remote.waitTopic(t, "p/end")
 	for name, r := range map[string]*received{"local": local, "remote": remote} {
@@ -44,6 +48,20 @@ func TestPlusHashMatchesParentLevel(t *testing.T) {
 			}
 		}
 	}
+}
+
+// orderedV3Client connects an MQTT 3.1.1 client whose handlers run one at a time in arrival
+// order. v3Client's do not (SetOrderMatters(false): paho.mqtt.golang starts a goroutine per
+// message), so a later message, such as an end marker, can reach its handler first.
+func orderedV3Client(t *testing.T, addr, id string) pahov3.Client {
+	t.Helper()
+	c := newV3(v3Options(addr, id).SetCleanSession(true).SetOrderMatters(true))
+	tok := c.Connect()
+	if !tok.WaitTimeout(waitFor) || tok.Error() != nil {
+		t.Fatalf("v3 connect %s: %v", id, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
 }
 
 // The client ID of the workaround's internal subscription is reserved like the inline client's.
