@@ -9,6 +9,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // Server is the embedded MQTT broker of one host, bridged to the mesh.
@@ -125,7 +126,23 @@ func (s *Server) Close() error {
 		s.mu.Unlock()
 		s.wg.Wait()
 		s.hook.close()
+		// Close the listeners and their clients with our own closer first: mochi's
+		// (closeListenerClients) calls Clients.GetByListener, which takes the clients' read lock
+		// twice (it calls Len under it) and so deadlocks for ever when a client is being removed
+		// at that moment (a writer waiting between the two read locks). A listener runs its
+		// closer once, so mochi's Close below no longer calls its own.
+		s.mqtt.Listeners.CloseAll(s.disconnectListenerClients)
 		_ = s.mqtt.Close()
 	})
 	return nil
+}
+
+// disconnectListenerClients disconnects the clients of one listener as mochi's
+// closeListenerClients does, reading the client table under a single read lock.
+func (s *Server) disconnectListenerClients(listener string) {
+	for _, cl := range s.mqtt.Clients.GetAll() {
+		if cl.Net.Listener == listener && !cl.Closed() {
+			_ = s.mqtt.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	}
 }

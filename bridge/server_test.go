@@ -1,8 +1,10 @@
 package bridge
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestServerLifecycle(t *testing.T) {
@@ -52,5 +54,54 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := New(nil, Config{}); err == nil {
 		t.Error("New with a nil mesh succeeded")
+	}
+}
+
+// Close must not hang while clients come and go: mochi v2.7.9's own closer reads the client
+// table with a nested read lock, which deadlocks when a client is being added or removed between
+// the two. A goroutine churns the table during every Close to make that moment likely.
+func TestCloseWhileClientsChurn(t *testing.T) {
+	t.Parallel()
+	for round := range 30 {
+		n := &fakeNet{}
+		m := n.join(1)
+		s, err := New(m, Config{ListenAddress: "127.0.0.1:0", Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			c := newV3(v3Options(s.Addr(), fmt.Sprintf("churn-%d", i)))
+			if tok := c.Connect(); !tok.WaitTimeout(waitFor) || tok.Error() != nil {
+				t.Fatalf("connect: %v", tok.Error())
+			}
+			defer c.Disconnect(0)
+		}
+		stop := make(chan struct{})
+		churned := make(chan struct{})
+		go func() {
+			defer close(churned)
+			ghost := s.mqtt.NewClient(nil, "churn", "churn-ghost", false) // not on the TCP listener: never disconnected
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s.mqtt.Clients.Add(ghost)
+				s.mqtt.Clients.Delete(ghost.ID)
+			}
+		}()
+		closed := make(chan struct{})
+		go func() { _ = s.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(waitFor):
+			t.Fatalf("round %d: Close hangs while clients come and go", round)
+		}
+		close(stop)
+		<-churned
 	}
 }
