@@ -19,6 +19,7 @@ type outMsg struct {
 	// waited for room (back-pressure) before it goes on the wire.
 	expiry time.Duration
 	sent   time.Time
+	queued int // bytes counted against the publish channel's bound (releasePublish)
 }
 
 // Publish sends payload to the endpoints subscribed to topic over the reliable channel, in the
@@ -68,12 +69,18 @@ func (e *Endpoint) Send(ctx context.Context, m Outgoing) error {
 		return ErrStopped
 	default:
 	}
+	out.queued = len(out.data)
+	if err := e.reservePublish(ctx, out.queued); err != nil {
+		return err
+	}
 	select {
 	case e.pubs <- out:
 		return nil
 	case <-ctx.Done():
+		e.releasePublish(out.queued)
 		return fmt.Errorf("mesh: publish: %w", ctx.Err())
 	case <-e.stopReq:
+		e.releasePublish(out.queued)
 		return ErrStopped
 	}
 }

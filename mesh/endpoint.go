@@ -51,6 +51,8 @@ type Endpoint struct {
 	wake           chan struct{}                 // cap 1: the handlers caught up
 	handlersBehind atomic.Bool                   // the loop stopped reading a peer because delivery was full
 	gate           atomic.Pointer[chan struct{}] // non-nil while the loop takes no publish; closed when it does again
+	pubBytes       atomic.Int64                  // bytes of the messages in pubs (pubqueue.go)
+	pubRoom        atomic.Pointer[chan struct{}] // non-nil while a Send waits for pubBytes to fall; closed when it does
 	stopReq        chan struct{}                 // closed by Stop
 	loopDone       chan struct{}                 // closed when the loop has said goodbye and returned
 	done           chan struct{}                 // closed once the sockets are closed

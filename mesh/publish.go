@@ -16,6 +16,7 @@ import (
 
 // publish routes a message to the peers whose interest matches its topic.
 func (c *core) publish(m *outMsg, now time.Time) {
+	c.e.releasePublish(m.queued)
 	if m.expiry > 0 {
 		// Count down the time the message waited for the loop (back-pressure); the receiver
 		// counts the transit and its own queue. Re-encode from our own copy: the caller's
