@@ -226,32 +226,36 @@ func TestNativeMeshMessages(t *testing.T) {
 func TestReservedClientIDRefused(t *testing.T) {
 	t.Parallel()
 	a, _, _ := twoHosts(t, Config{})
-	conn, err := dialTCP(a.srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := paho.NewClient(paho.ClientConfig{Conn: conn})
+	requireClientIDRefused(t, a.srv.Addr(), InlineClientID)
+	// The bridge still injects: nothing was taken over.
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	ca, err := c.Connect(ctx, &paho.Connect{ClientID: InlineClientID, CleanStart: true})
-	if err == nil {
-		t.Fatal("connect with the reserved client ID succeeded")
-	}
-	if ca == nil || ca.ReasonCode != packets.ErrClientIdentifierNotValid.Code {
-		t.Fatalf("connack %+v, want reason code 0x85", ca)
-	}
-	// And over MQTT 3.1.1 the connection is refused too.
-	opts := v3Options(a.srv.Addr(), InlineClientID)
-	if tok := newV3(opts).Connect(); tok.WaitTimeout(waitFor) && tok.Error() == nil {
-		t.Fatal("v3 connect with the reserved client ID succeeded")
-	}
-	// The bridge still injects: nothing was taken over.
 	got := newReceived()
 	v3Subscribe(t, v3Client(t, a.srv.Addr(), "sub", true), "after/#", 1, got)
 	if err := a.mesh.net.members[1].Send(ctx, mesh.Outgoing{Topic: "after/x", Type: "text", Payload: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
 	got.waitTopic(t, "after/x")
+}
+
+// requireClientIDRefused checks that neither an MQTT 5 client (CONNACK 0x85 Client Identifier not
+// valid) nor an MQTT 3.1.1 one can connect with a reserved client ID.
+func requireClientIDRefused(t *testing.T, addr, id string) {
+	t.Helper()
+	conn, err := dialTCP(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := paho.NewClient(paho.ClientConfig{Conn: conn})
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	ca, err := c.Connect(ctx, &paho.Connect{ClientID: id, CleanStart: true})
+	if err == nil || ca == nil || ca.ReasonCode != packets.ErrClientIdentifierNotValid.Code {
+		t.Fatalf("connect as %q: connack %+v, %v; want reason code 0x85", id, ca, err)
+	}
+	if tok := newV3(v3Options(addr, id)).Connect(); tok.WaitTimeout(waitFor) && tok.Error() == nil {
+		t.Fatalf("v3 connect as %q succeeded", id)
+	}
 }
 
 // isInline must recognise the bridge's client and not network ones.

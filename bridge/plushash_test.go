@@ -68,20 +68,7 @@ func orderedV3Client(t *testing.T, addr, id string) pahov3.Client {
 func TestPlusHashClientIDReserved(t *testing.T) {
 	t.Parallel()
 	a, _, _ := twoHosts(t, Config{})
-	conn, err := dialTCP(a.srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := paho.NewClient(paho.ClientConfig{Conn: conn})
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	ca, err := c.Connect(ctx, &paho.Connect{ClientID: plusHashClient, CleanStart: true})
-	if err == nil || ca == nil || ca.ReasonCode != packets.ErrClientIdentifierNotValid.Code {
-		t.Fatalf("connect as %q: connack %+v, %v; want reason code 0x85", plusHashClient, ca, err)
-	}
-	if tok := newV3(v3Options(a.srv.Addr(), plusHashClient)).Connect(); tok.WaitTimeout(waitFor) && tok.Error() == nil {
-		t.Fatalf("v3 connect as %q succeeded", plusHashClient)
-	}
+	requireClientIDRefused(t, a.srv.Addr(), plusHashClient)
 }
 
 // No client can join the share group of the internal subscription (its name has a '+', which

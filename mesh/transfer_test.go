@@ -112,15 +112,10 @@ func (e *Endpoint) coreChunk() int {
 // far fewer datagrams than messages.
 func TestSmallMessagesBatched(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := memnet.New(52)
-		a := startEndpoint(t, memConfig(n, 1))
-		b := startEndpoint(t, memConfig(n, 2))
+		a, b, _ := pair(t, 52)
 		var got collector
 		must(t, b.Subscribe("small", "", got.handle))
-		waitFor(t, "discovery", 5*time.Second, func() bool { return peersOf(a) == 1 && peersOf(b) == 1 })
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		must(t, b.SyncInterest(ctx))
+		syncInterest(t, b)
 		synctest.Wait()
 		const count = 2000
 		before := a.Stats().DatagramsOut
